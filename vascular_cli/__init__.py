@@ -1,0 +1,48 @@
+"""vascular: computable, graded, explainable venous-disease guideline recommendations.
+
+The library API (the CLI is a thin layer over it)::
+
+    import vascular_cli as vascular
+    kb = vascular.load()                                  # bundled guidelines (or load(["my/dir"]))
+    profile = vascular.make_profile(kb, ceap="C6", lesion=["chronic-occlusion"])
+    result = vascular.evaluate(kb, profile)
+    for m in result.by_status("applies"):
+        print(m.rec.full_id, m.rec.statement)
+    problems = vascular.validate(["guidelines/"])         # list of Problem (file, line, col, code, message)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+DISCLAIMER = ("Decision support for clinicians, not a substitute for clinical judgement; "
+              "check each recommendation against its source.")
+
+from .engine import Engine, Result  # noqa: E402
+from .errors import DataError, InputError, VascularError  # noqa: E402
+from .loader import KnowledgeBase, load  # noqa: E402
+from .model import Match, Problem, Profile, Recommendation  # noqa: E402
+
+
+def validate(paths=None) -> list[Problem]:
+    """Every problem found in the given files/directories (the bundled set when ``paths`` is None)."""
+    return load(paths).problems
+
+
+def make_profile(kb: KnowledgeBase, **values) -> Profile:
+    """Build a profile from keyword values (ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi,
+    ankle_pressure, toe_pressure, id). Raises InputError naming any bad value."""
+    from . import profile
+
+    return profile.build(kb.vocabulary, **values)
+
+
+def evaluate(kb: KnowledgeBase, profile: Profile, **options) -> Result:
+    """Match a profile against the knowledge base (options: include_superseded, sources)."""
+    if kb.errors:
+        raise DataError(f"{len(kb.errors)} problem(s) in the guideline data", kb.errors)
+    return Engine(kb).evaluate(profile, **options)
+
+
+__all__ = ["DISCLAIMER", "DataError", "Engine", "InputError", "KnowledgeBase", "Match", "Problem", "Profile",
+           "Recommendation", "Result", "VascularError", "__version__", "evaluate", "load", "make_profile", "validate"]

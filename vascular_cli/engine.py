@@ -1,0 +1,329 @@
+"""Matching: three-valued evaluation of recommendation criteria against a profile, ordering and conflicts.
+
+Each criterion is compiled once into a small object whose ``eval(profile)`` returns a :class:`Finding` with state
+True, False or None (unknown: the profile lacks the fact). A recommendation *applies* when every finding is True,
+is *possible* when none is False and some are unknown, and is *not applicable* otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ceap import GROUPS
+from .model import COMMON_ORDER, Finding, Match, Profile, Recommendation
+
+CEAP_ORDER = ("C0", "C1", "C2", "C2r", "C3", "C4", "C4a", "C4b", "C4c", "C5", "C6", "C6r")
+STATUS_ORDER = {"applies": 0, "possible": 1, "not-applicable": 2}
+DIRECTION_ORDER = {"for": 0, "against": 1, None: 2}
+EVIDENCE_ORDER = {"A": 0, "B": 1, "C": 2}
+
+OPTIONS = {
+    "ceap": "--ceap", "etiology": "--ceap with the E part (e.g. 'C3 Ep')", "lesion": "--lesion",
+    "bleeding_risk": "--bleeding-risk", "severity": "--severity", "symptom_days": "--symptom-days",
+    "abi": "--abi", "ankle_pressure": "--ankle-pressure", "toe_pressure": "--toe-pressure",
+}
+
+
+def supply(fact: str) -> str:
+    """The CLI option that supplies a missing fact."""
+    if fact.startswith("factor:"):
+        return f"--factor {fact[7:]}=yes|no"
+    if fact.startswith("ceap-subclass:"):
+        return f"--ceap with the {fact[14:]} subclass"
+    return OPTIONS.get(fact, f"--{fact.replace('_', '-')}")
+
+
+def _or(states) -> bool | None:
+    states = list(states)
+    if any(s is True for s in states):
+        return True
+    return None if any(s is None for s in states) else False
+
+
+def _and(states) -> bool | None:
+    states = list(states)
+    if any(s is False for s in states):
+        return False
+    return None if any(s is None for s in states) else True
+
+
+def _membership(profile_terms, allowed: frozenset, leaves) -> bool | None:
+    """Does some profile term fall inside ``allowed``? A group term that only overlaps it is unknown."""
+    state: bool | None = False
+    for t in profile_terms:
+        cover = leaves(t)
+        if cover <= allowed:
+            return True
+        if cover & allowed:
+            state = None
+    return state
+
+
+def _ceap_leaves(code: str) -> frozenset:
+    return frozenset((code,) + GROUPS.get(code, ()))
+
+
+def ceap_set(spec) -> frozenset:
+    """The clinical classes a ``ceap`` criterion covers (lists and {min, max} ranges; groups expanded)."""
+    if isinstance(spec, dict):
+        lo = CEAP_ORDER.index(spec.get("min", "C0"))
+        top = spec.get("max", "C6r")
+        hi = max(CEAP_ORDER.index(c) for c in _ceap_leaves(top))
+        return frozenset(CEAP_ORDER[lo:hi + 1])
+    out: set[str] = set()
+    for c in spec:
+        out |= _ceap_leaves(c)
+    return frozenset(out)
+
+
+def _fmt_range(r: dict, unit: str = "") -> str:
+    parts = []
+    for key, op in (("min", ">="), ("above", ">"), ("max", "<="), ("below", "<")):
+        if key in r:
+            parts.append(f"{op} {r[key]:g}{unit}")
+    return " and ".join(parts)
+
+
+def in_range(value, r: dict) -> bool:
+    return not (("min" in r and value < r["min"]) or ("max" in r and value > r["max"])
+                or ("below" in r and value >= r["below"]) or ("above" in r and value <= r["above"]))
+
+
+class Criterion:
+    name = ""
+
+    def eval(self, p: Profile) -> Finding:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class CeapCriterion(Criterion):
+    name = "ceap"
+
+    def __init__(self, spec):
+        self.allowed = ceap_set(spec)
+        self.requires = ("CEAP " + f"{spec.get('min', 'C0')}-{spec.get('max', 'C6')}" if isinstance(spec, dict)
+                         else "CEAP " + " or ".join(spec))
+
+    def eval(self, p):
+        if p.ceap is None:
+            return Finding(self.name, None, self.requires, None, ("ceap",))
+        state = _membership(p.ceap.top, self.allowed, _ceap_leaves)
+        missing = tuple(f"ceap-subclass:{c}" for c in p.ceap.top if c in GROUPS) if state is None else ()
+        return Finding(self.name, state, self.requires, p.ceap.clinical, missing)
+
+
+class EtiologyCriterion(Criterion):
+    name = "etiology"
+
+    def __init__(self, spec):
+        self.allowed = frozenset(c for e in spec for c in _ceap_leaves(e))
+        self.requires = "CEAP etiology " + " or ".join(spec)
+
+    def eval(self, p):
+        if p.ceap is None or not p.ceap.etiology:
+            return Finding(self.name, None, self.requires, None, ("etiology",))
+        state = _membership(p.ceap.etiology, self.allowed, _ceap_leaves)
+        return Finding(self.name, state, self.requires, " ".join(p.ceap.etiology), () if state is not None else ("etiology",))
+
+
+class LesionCriterion(Criterion):
+    """Lesions are findings: a profile's list is complete (unlisted = absent); no list at all = unknown."""
+
+    name = "lesion"
+
+    def __init__(self, spec, vocab):
+        form = {"any": spec} if isinstance(spec, list) else spec
+        self.leaves = lambda t: vocab.leaves.get("lesion", {}).get(t, frozenset((t,)))
+        self.any = vocab.expand("lesion", form["any"]) if "any" in form else None
+        self.all = [vocab.expand("lesion", [t]) for t in form.get("all", ())]
+        self.none = [vocab.expand("lesion", [t]) for t in form.get("none", ())]
+        bits = []
+        if "any" in form:
+            bits.append(("lesion " if len(form["any"]) == 1 else "lesion any of ") + ", ".join(form["any"]))
+        if form.get("all"):
+            bits.append("lesions all of " + ", ".join(form["all"]))
+        if form.get("none"):
+            bits.append("no lesion " + ", ".join(form["none"]))
+        self.requires = "; ".join(bits)
+
+    def eval(self, p):
+        if p.lesions is None:
+            return Finding(self.name, None, self.requires, None, ("lesion",))
+        states = []
+        if self.any is not None:
+            states.append(_membership(p.lesions, self.any, self.leaves))
+        states += [_membership(p.lesions, s, self.leaves) for s in self.all]
+        for s in self.none:
+            present = _membership(p.lesions, s, self.leaves)
+            states.append(None if present is None else not present)
+        state = _and(states)
+        return Finding(self.name, state, self.requires, ", ".join(p.lesions) or "none",
+                       ("lesion",) if state is None else ())
+
+
+class FactorCriterion(Criterion):
+    """Factors are yes/no facts; a factor the profile does not mention is unknown, never 'no'."""
+
+    name = "factors"
+
+    def __init__(self, spec):
+        self.all, self.any, self.none = (tuple(spec.get(k, ())) for k in ("all", "any", "none"))
+        bits = [f"{label} {', '.join(v)}" for label, v in
+                (("all of", self.all), ("any of", self.any), ("none of", self.none)) if v]
+        self.requires = "factors " + "; ".join(bits)
+        self.names = self.all + self.any + self.none
+
+    def eval(self, p):
+        f = p.factors
+        states = [f.get(n) for n in self.all]
+        if self.any:
+            states.append(_or(f.get(n) for n in self.any))
+        states += [None if f.get(n) is None else not f[n] for n in self.none]
+        state = _and(states)
+        given = [f"{n}={'yes' if f[n] else 'no'}" for n in self.names if n in f]
+        missing = ()
+        if state is None:
+            missing = tuple(f"factor:{n}" for n in self.names if n not in f)
+        return Finding(self.name, state, self.requires, ", ".join(given) or None, missing)
+
+
+class ChoiceCriterion(Criterion):
+    def __init__(self, name, spec):
+        self.name, self.allowed = name, frozenset(spec)
+        self.requires = f"{name.replace('_', ' ')} " + " or ".join(spec)
+
+    def eval(self, p):
+        value = getattr(p, self.name)
+        if value is None:
+            return Finding(self.name, None, self.requires, None, (self.name,))
+        return Finding(self.name, value in self.allowed, self.requires, value)
+
+
+class RangeCriterion(Criterion):
+    UNITS = {"symptom_days": " days", "ankle_pressure": " mm Hg", "toe_pressure": " mm Hg", "abi": ""}
+
+    def __init__(self, name, spec):
+        self.name, self.range = name, dict(spec)
+        label = {"abi": "ABI", "symptom_days": "symptom days"}.get(name, name.replace("_", " "))
+        self.requires = f"{label} {_fmt_range(spec, self.UNITS[name])}"
+
+    def eval(self, p):
+        value = getattr(p, self.name)
+        if value is None:
+            return Finding(self.name, None, self.requires, None, (self.name,))
+        return Finding(self.name, in_range(value, self.range), self.requires, f"{value:g}")
+
+
+class AnyOfCriterion(Criterion):
+    name = "any_of"
+
+    def __init__(self, alternatives, vocab):
+        self.alternatives = [compile_criteria(a, vocab) for a in alternatives]
+        self.requires = "any of: " + " | ".join(" and ".join(c.requires for c in alt) for alt in self.alternatives)
+
+    def eval(self, p):
+        results = [[c.eval(p) for c in alt] for alt in self.alternatives]
+        states = [_and(f.state for f in alt) for alt in results]
+        state = _or(states)
+        missing: dict[str, None] = {}
+        if state is None:
+            for alt, s in zip(results, states):
+                if s is None:
+                    for f in alt:
+                        missing.update(dict.fromkeys(f.missing))
+        given = [f"{f.criterion}: {f.profile}" for alt in results for f in alt if f.profile is not None]
+        return Finding(self.name, state, self.requires, "; ".join(dict.fromkeys(given)) or None, tuple(missing))
+
+
+def compile_criteria(when, vocab) -> list[Criterion]:
+    out: list[Criterion] = []
+    for key, spec in when.items():
+        if key == "ceap":
+            out.append(CeapCriterion(spec))
+        elif key == "etiology":
+            out.append(EtiologyCriterion(spec))
+        elif key == "lesion":
+            out.append(LesionCriterion(spec, vocab))
+        elif key == "factors":
+            out.append(FactorCriterion(spec))
+        elif key in ("bleeding_risk", "severity"):
+            out.append(ChoiceCriterion(key, spec))
+        elif key in RangeCriterion.UNITS:
+            out.append(RangeCriterion(key, spec))
+        elif key == "any_of":
+            out.append(AnyOfCriterion(spec, vocab))
+    return out
+
+
+def status_of(findings) -> str:
+    state = _and(f.state for f in findings)
+    return "applies" if state is True else "possible" if state is None else "not-applicable"
+
+
+@dataclass(frozen=True)
+class Result:
+    profile: Profile
+    guidelines: tuple
+    matches: tuple[Match, ...]
+
+    @property
+    def covered(self) -> bool:
+        return any(m.status == "applies" for m in self.matches)
+
+    def by_status(self, status: str) -> list[Match]:
+        return [m for m in self.matches if m.status == status]
+
+
+class Engine:
+    """A knowledge base compiled for matching. Build once, evaluate many profiles."""
+
+    def __init__(self, kb):
+        self.kb = kb
+        self.compiled = [(r, compile_criteria(r.when, kb.vocabulary)) for r in kb.recommendations]
+        self.sort_key = {r.full_id: self._sort_key(r) for r in kb.recommendations}
+        leaves = kb.vocabulary.leaves.get("action", {})
+        self.related = lambda a, b: a == b or a in leaves.get(b, ()) or b in leaves.get(a, ())
+
+    def _sort_key(self, r: Recommendation):
+        system = self.kb.grading.get(r.guideline.grading)
+        code = system.strength.get(r.strength) if system and r.strength else None
+        return (DIRECTION_ORDER.get(r.direction, 2), COMMON_ORDER.get(code.common if code else None, 3),
+                EVIDENCE_ORDER.get(r.evidence, 3), r.guideline.body, -r.guideline.year, r.guideline.id, r.index)
+
+    def select(self, include_superseded: bool = False, sources=None):
+        """The (recommendation, criteria) pairs in scope: active documents (all with include_superseded),
+        optionally only some bodies or document ids."""
+        wanted = {s.lower() for s in sources} if sources else None
+        out = []
+        for r, crit in self.compiled:
+            g = r.guideline
+            if g.status != "active" and not include_superseded:
+                continue
+            if wanted and g.body.lower() not in wanted and g.id.lower() not in wanted:
+                continue
+            out.append((r, crit))
+        return out
+
+    def evaluate(self, profile: Profile, *, include_superseded: bool = False, sources=None) -> Result:
+        scope = self.select(include_superseded, sources)
+        matches = []
+        for r, crit in scope:
+            findings = tuple(c.eval(profile) for c in crit)
+            matches.append(Match(r, status_of(findings), findings))
+        matches = self._with_conflicts(matches)
+        matches.sort(key=lambda m: (STATUS_ORDER[m.status],) + self.sort_key[m.rec.full_id])
+        guidelines = tuple(dict.fromkeys(r.guideline for r, _ in scope))
+        return Result(profile, guidelines, tuple(matches))
+
+    def _with_conflicts(self, matches: list[Match]) -> list[Match]:
+        """Two applicable recommendations on the same (or a broader/narrower) action with opposite directions."""
+        live = [m for m in matches if m.status == "applies" and m.rec.kind == "recommendation" and m.rec.direction]
+        conflicts: dict[str, list[str]] = {}
+        for i, a in enumerate(live):
+            for b in live[i + 1:]:
+                if a.rec.direction != b.rec.direction and self.related(a.rec.action, b.rec.action):
+                    conflicts.setdefault(a.rec.full_id, []).append(b.rec.full_id)
+                    conflicts.setdefault(b.rec.full_id, []).append(a.rec.full_id)
+        if not conflicts:
+            return matches
+        return [Match(m.rec, m.status, m.findings, tuple(sorted(conflicts.get(m.rec.full_id, ())))) for m in matches]

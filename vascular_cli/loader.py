@@ -1,0 +1,257 @@
+"""Load guideline, vocabulary and grading files into a :class:`KnowledgeBase`.
+
+Reading never stops at the first problem: every file is read, every problem is collected with its position, and
+the parts that are valid are built. ``recommend`` refuses a knowledge base with errors; ``validate`` reports them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from . import schema
+from .model import Guideline, GradeCode, GradingSystem, Problem, Recommendation, Term
+from .vocab import KINDS, Vocabulary
+from .yamlio import Mark, YAMLProblem, YMap, decode, key_mark, loads, value_mark
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def bundled_dir() -> Path:
+    """The bundled guidelines: inside the installed package, or the checkout's guidelines/ (editable install)."""
+    packaged = resources.files("vascular_cli") / "guidelines"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "guidelines"
+
+
+@dataclass
+class SourceFile:
+    """One file as read: its display path, bytes, sha256 and parsed tree (None when unreadable)."""
+
+    path: str
+    sha256: str
+    tree: object = None
+    kind: str | None = None  # guideline | vocabulary | grading
+
+
+@dataclass
+class KnowledgeBase:
+    vocabulary: Vocabulary
+    grading: dict[str, GradingSystem]
+    guidelines: tuple[Guideline, ...]
+    recommendations: tuple[Recommendation, ...]
+    problems: list[Problem] = field(default_factory=list)
+    files: tuple[SourceFile, ...] = ()
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "error"]
+
+    def guideline(self, gid: str) -> Guideline | None:
+        return next((g for g in self.guidelines if g.id == gid), None)
+
+
+def collect(paths) -> tuple[list[Path], list[Problem]]:
+    """Expand directories (their *.yaml / *.yml files, sorted) and check that each path exists."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files += sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and f.is_file())
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(Problem(str(p), 1, 1, "VG001", "no such file or directory"))
+    return files, problems
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+        return rel if not rel.startswith("..") else str(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+
+
+def read_file(path: Path, display: str | None = None, data: bytes | None = None) -> tuple[SourceFile, list[Problem]]:
+    display = display or _display(path)
+    if data is None:
+        try:
+            data = read_bytes(path)
+        except OSError as e:
+            return SourceFile(display, ""), [Problem(display, 1, 1, "VG001", f"cannot read file: {e.strerror}")]
+    src = SourceFile(display, hashlib.sha256(data).hexdigest())
+    try:
+        src.tree = loads(decode(data))
+    except YAMLProblem as e:
+        return src, [Problem(display, e.line, e.col, e.code, e.message)]
+    tree = src.tree
+    if isinstance(tree, dict):
+        src.kind = next((k for k in ("guideline", "vocabulary", "grading") if k in tree), None)
+    if src.kind is None:
+        return src, [Problem(display, 1, 1, "VG003",
+                             "not a vascular file: expected a top-level 'guideline', 'vocabulary' or 'grading' key")]
+    return src, []
+
+
+def read_bytes(path: Path) -> bytes:
+    from .yamlio import MAX_BYTES
+
+    with open(path, "rb") as f:
+        return f.read(MAX_BYTES + 1)
+
+
+def _structural(src: SourceFile, spec, value=None, path="", where=None) -> list[Problem]:
+    out: list = []
+    value = src.tree if value is None else value
+    schema.check(value, spec, where or (lambda: getattr(value, "mark", Mark(1, 1))), path, out)
+    return [Problem(src.path, m.line, m.col, code, msg) for code, msg, m in out]
+
+
+def resolve(paths=None) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """The files a load reads, as (path, display name): the given files/directories (the bundled set when
+    ``paths`` is None) plus the bundled vocabulary/grading unless the set brings its own ``vocabulary.yaml`` /
+    ``grading.yaml``. Other vocabulary files extend the vocabulary."""
+    base = bundled_dir()
+    files, problems = collect([base] if paths is None else paths)
+    names = {f.name for f in files}
+    extra = [base / n for n in ("vocabulary.yaml", "grading.yaml") if n not in names]
+    return [(f, f"<bundled>/{f.name}") for f in extra] + [(f, _display(f)) for f in files], problems
+
+
+def load(paths=None, preread: dict | None = None) -> KnowledgeBase:
+    """Load the bundled knowledge base (``paths=None``) or the given files/directories, collecting every problem."""
+    files, problems = resolve(paths)
+    sources: list[SourceFile] = []
+    for f, display in files:
+        src, probs = read_file(f, display, (preread or {}).get(f))
+        problems += probs
+        if src.kind:
+            sources.append(src)
+    return build(sources, problems)
+
+
+def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
+    from . import checks
+
+    terms: dict[str, dict[str, Term]] = {k: {} for k in KINDS}
+    term_where: dict[tuple[str, str], str] = {}
+    grading: dict[str, GradingSystem] = {}
+    docs: list[tuple[SourceFile, Guideline, list[tuple[YMap, Recommendation]]]] = []
+
+    for src in sources:
+        spec = {"vocabulary": schema.VOCABULARY_FILE, "grading": schema.GRADING_FILE}.get(src.kind)
+        if spec is not None:
+            probs = _structural(src, spec)
+            problems += probs
+            if probs:
+                continue
+            if src.kind == "vocabulary":
+                _read_vocabulary(src, terms, term_where, problems)
+            else:
+                _read_grading(src, grading, problems)
+    for src in sources:
+        if src.kind == "guideline":
+            doc = _read_guideline(src, problems)
+            if doc is not None:
+                docs.append(doc)
+
+    vocabulary = Vocabulary.build(terms)
+    kb = KnowledgeBase(
+        vocabulary=vocabulary, grading=grading,
+        guidelines=tuple(g for _, g, _ in docs),
+        recommendations=tuple(r for _, _, recs in docs for _, r in recs),
+        problems=problems, files=tuple(sources),
+    )
+    problems += checks.run(kb, sources, docs)
+    problems.sort(key=lambda p: (p.path, p.line, p.col, p.code))
+    return kb
+
+
+def _read_vocabulary(src, terms, term_where, problems) -> None:
+    for kind, table in src.tree["vocabulary"].items():
+        for name, spec in table.items():
+            m = key_mark(table, name)
+            if name in terms[kind]:
+                problems.append(Problem(src.path, m.line, m.col, "VG008",
+                                        f"{kind} term {name!r} is already defined in {term_where[kind, name]}"))
+                continue
+            broader = spec.get("broader") or ()
+            terms[kind][name] = Term(kind, name, spec["definition"], tuple(spec.get("aliases") or ()),
+                                     (broader,) if isinstance(broader, str) else tuple(broader))
+            term_where[kind, name] = f"{src.path}:{m.line}"
+
+
+def _read_grading(src, grading, problems) -> None:
+    for gid, g in src.tree["grading"].items():
+        if gid in grading:
+            m = key_mark(src.tree["grading"], gid)
+            problems.append(Problem(src.path, m.line, m.col, "VG008", f"grading system {gid!r} defined twice"))
+            continue
+
+        def codes(table):
+            return {str(c): GradeCode(str(c), v["label"], v["meaning"], v.get("common"), v.get("direction"),
+                                      tuple(v.get("ratings") or ())) for c, v in (table or {}).items()}
+
+        rating = g.get("rating")
+        grading[gid] = GradingSystem(gid, g["name"], g.get("source", ""), g["display"], g["ungraded"],
+                                     codes(g["strength"]), codes(g["evidence"]),
+                                     (rating["min"], rating["max"]) if rating else None)
+
+
+def _read_guideline(src: SourceFile, problems: list[Problem]):
+    tree = src.tree
+    top = schema.Map(fields=schema.GUIDELINE_FILE.fields, required=schema.GUIDELINE_FILE.required)
+    # check the header and the list shape first; recommendations one by one, so one bad item does not hide others
+    header_spec = schema.Map(fields={**top.fields, "recommendations": schema.Seq(schema.Spec(), min_items=1)},
+                             required=top.required)
+    probs = _structural_header(src, header_spec)
+    problems += probs
+    if probs:
+        return None
+    h = tree["guideline"]
+    g = Guideline(
+        id=h["id"], body=h["body"], title=h["title"], year=h["year"], citation=h["citation"], doi=h["doi"],
+        grading=h["grading"], status=h["status"], path=src.path, sha256=src.sha256, pmid=h.get("pmid"),
+        url=h.get("url"), superseded_by=h.get("superseded_by"), supersedes=h.get("supersedes"),
+        sources=dict(h.get("sources") or {}), note=h.get("note"),
+    )
+    recs: list[tuple[YMap, Recommendation]] = []
+    items = tree["recommendations"]
+    for i, item in enumerate(items):
+        probs = _structural(src, schema.RECOMMENDATION, item, f"recommendations[{i}]",
+                            lambda i=i: value_mark(items, i))
+        problems += probs
+        if probs:
+            continue
+        recs.append((item, Recommendation(
+            guideline=g, id=str(item["id"]), index=i, line=item.mark.line, number=item["number"],
+            number_verified=item["number_verified"], locator=item["locator"], statement=" ".join(item["statement"].split()),
+            action=item["action"], direction=item["direction"], strength=item["strength"], evidence=item["evidence"],
+            certainty=item["certainty"], when=plain(item["when"]), kind=item.get("kind", "recommendation"),
+            number_basis=item.get("number_basis"), wording=item.get("wording"), rating=item.get("rating"),
+            rrl=item.get("rrl"), grade_conflict=plain(item.get("grade_conflict")), uncertain=item.get("uncertain"),
+            source=item.get("source"), source_reliability=item.get("source_reliability"), note=item.get("note"),
+            examples={k: tuple(plain(v)) for k, v in (item.get("examples") or {}).items()},
+        )))
+    return src, g, recs
+
+
+def plain(v):
+    """YMap/YSeq -> plain dict/list (for the model and the cache)."""
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    return v
+
+
+def _structural_header(src, spec) -> list[Problem]:
+    out: list = []
+    schema.check(src.tree, spec, lambda: src.tree.mark, "", out)
+    return [Problem(src.path, m.line, m.col, code, msg) for code, msg, m in out]

@@ -1,0 +1,238 @@
+"""The data model: frozen dataclasses for the knowledge base, profiles, problems and results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+Tri = bool | None  # three-valued logic: True, False, None (= unknown)
+
+CERTAINTY = ("verified", "verified-content", "secondary", "uncertain", "seed-only")
+STATUSES = ("applies", "possible", "not-applicable")
+COMMON_ORDER = {"strong": 0, "conditional": 1, "weak": 2, None: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding of validation, reported as ``path:line:col: CODE message``."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    level: str = "error"  # error | warning
+
+    def __str__(self) -> str:
+        tag = "" if self.level == "error" else " (warning)"
+        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}{tag}"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    kind: str
+    name: str
+    definition: str
+    aliases: tuple[str, ...] = ()
+    broader: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GradeCode:
+    code: str
+    label: str
+    meaning: str
+    common: str | None = None
+    direction: str | None = None
+    ratings: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GradingSystem:
+    id: str
+    name: str
+    source: str
+    display: str
+    ungraded: str
+    strength: Mapping[str, GradeCode]
+    evidence: Mapping[str, GradeCode]
+    rating: tuple[int, int] | None = None
+
+    def describe(self, strength: str | None, evidence: str | None, rating: int | None = None) -> str:
+        """The grade exactly as the body publishes it, e.g. 'Grade 1, Level C' or 'Class IIa, Level B'."""
+        if strength is None and evidence is None:
+            return self.ungraded
+        if strength in self.strength and not self.evidence:  # category systems (ACR)
+            text = self.strength[strength].label
+        else:
+            text = self.display.format(strength=strength or "-", evidence=evidence or "-")
+        if rating is not None:
+            text += f" (rating {rating})"
+        return text
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Guideline:
+    id: str
+    body: str
+    title: str
+    year: int
+    citation: str
+    doi: str | None
+    grading: str
+    status: str
+    path: str
+    sha256: str
+    pmid: str | None = None
+    url: str | None = None
+    superseded_by: str | None = None
+    supersedes: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Recommendation:
+    guideline: Guideline
+    id: str
+    index: int  # position in its file
+    line: int
+    number: str | None
+    number_verified: bool
+    locator: str
+    statement: str
+    action: str
+    direction: str | None
+    strength: str | None
+    evidence: str | None
+    certainty: str
+    when: Mapping[str, Any]
+    kind: str = "recommendation"
+    number_basis: str | None = None
+    wording: str | None = None
+    rating: int | None = None
+    rrl: str | None = None
+    grade_conflict: Mapping[str, str] | None = None
+    uncertain: str | None = None
+    source: str | None = None
+    source_reliability: str | None = None
+    note: str | None = None
+    examples: Mapping[str, tuple] = field(default_factory=dict)
+
+    @property
+    def full_id(self) -> str:
+        return f"{self.guideline.id}/{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Ceap:
+    """A parsed CEAP 2020 string (see ceap.py)."""
+
+    raw: str
+    classes: tuple[str, ...]  # every clinical class written, in order, e.g. ('C2', 'C4a', 'C5')
+    top: tuple[str, ...]  # the highest class (several subclasses when e.g. C4a and C4b are both written)
+    modifier: str | None  # 's' symptomatic, 'a' asymptomatic, None when not given
+    etiology: tuple[str, ...] = ()
+    anatomy: tuple[str, ...] = ()
+    pathophysiology: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+
+    @property
+    def clinical(self) -> str:
+        return ",".join(self.top)
+
+    @property
+    def basic(self) -> str:
+        """Basic CEAP: highest class, modifier, E, A groups, P."""
+        parts = ["C" + ",".join(c[1:] for c in self.top) + (f",{self.modifier}" if self.modifier else "")]
+        if self.etiology:
+            parts.append("E" + ",".join(e[1:] for e in self.etiology))
+        if self.anatomy:
+            parts.append("A" + ",".join(a[1:] for a in self.anatomy))
+        if self.pathophysiology:
+            parts.append("P" + ",".join(p[1:] for p in self.pathophysiology))
+        return " ".join(parts)
+
+    def to_json(self) -> dict:
+        return {
+            "raw": self.raw, "clinical": self.clinical, "classes": list(self.classes),
+            "symptomatic": None if self.modifier is None else self.modifier == "s",
+            "etiology": list(self.etiology), "anatomy": list(self.anatomy),
+            "pathophysiology": list(self.pathophysiology), "segments": list(self.segments), "basic": self.basic,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A normalised patient description. ``None`` means "not given" (unknown), never "no"."""
+
+    ceap: Ceap | None = None
+    lesions: tuple[str, ...] | None = None
+    bleeding_risk: str | None = None
+    severity: str | None = None
+    symptom_days: int | None = None
+    factors: Mapping[str, bool] = field(default_factory=dict)
+    abi: float | None = None
+    ankle_pressure: float | None = None
+    toe_pressure: float | None = None
+    id: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "ceap": self.ceap.to_json() if self.ceap else None,
+            "lesions": list(self.lesions) if self.lesions is not None else None,
+            "bleeding_risk": self.bleeding_risk,
+            "severity": self.severity,
+            "symptom_days": self.symptom_days,
+            "factors": dict(sorted(self.factors.items())),
+            "abi": self.abi,
+            "ankle_pressure": self.ankle_pressure,
+            "toe_pressure": self.toe_pressure,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The outcome of one criterion for one profile: what it requires, what the profile says, and why."""
+
+    criterion: str  # ceap, lesion, factors, bleeding_risk, ... or any_of
+    state: Tri
+    requires: str
+    profile: str | None
+    missing: tuple[str, ...] = ()  # facts the profile lacks, e.g. ('ceap',) or ('factor:phlegmasia',)
+
+    def to_json(self) -> dict:
+        d = {"criterion": self.criterion, "requires": self.requires, "profile": self.profile}
+        if self.missing:
+            d["missing"] = list(self.missing)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rec: Recommendation
+    status: str
+    findings: tuple[Finding, ...]
+    conflicts_with: tuple[str, ...] = ()
+
+    @property
+    def matched(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.state is True)
+
+    @property
+    def failed(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.state is False)
+
+    @property
+    def unknown(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.state is None)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for f in self.findings:
+            if f.state is None:
+                for m in f.missing:
+                    seen[m] = None
+        return tuple(seen)

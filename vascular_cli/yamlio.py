@@ -1,0 +1,234 @@
+"""Safe YAML reading with positions.
+
+Builds plain Python values from libyaml *events* (never from PyYAML's recursive composer, which overflows the C
+stack on deep nesting), so every limit is enforced while reading:
+
+* one document per file, UTF-8 only (a leading BOM is tolerated), no NUL bytes, bounded size;
+* only the core YAML tags (no ``!!python/object`` or custom tags);
+* no duplicate mapping keys (PyYAML silently keeps the last one);
+* bounded nesting depth and bounded alias expansion (the "billion laughs" pattern fails fast).
+
+Mappings and sequences come back as :class:`YMap` / :class:`YSeq`, which remember where each key and item sits
+(1-based line and column), so later checks can report ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import yaml
+
+try:  # libyaml when present: several times faster
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 200_000
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "!",
+}
+_RESOLVER = yaml.resolver.Resolver()
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    line: int
+    col: int
+
+
+class YAMLProblem(Exception):
+    """A file that cannot be read as safe YAML. ``code`` is a check code (see checks.py)."""
+
+    def __init__(self, code: str, message: str, line: int = 1, col: int = 1):
+        super().__init__(message)
+        self.code, self.message, self.line, self.col = code, message, line, col
+
+
+class YMap(dict):
+    """A mapping that remembers the position of itself, of each key and of each value."""
+
+    __slots__ = ("mark", "key_marks", "value_marks")
+
+
+class YSeq(list):
+    """A sequence that remembers the position of itself and of each item."""
+
+    __slots__ = ("mark", "item_marks")
+
+
+def key_mark(m: YMap, key: str) -> Mark:
+    return m.key_marks.get(key, m.mark)
+
+
+def value_mark(container, key) -> Mark:
+    """Position of ``container[key]`` (a key of a YMap or an index of a YSeq)."""
+    if isinstance(container, YMap):
+        return container.value_marks.get(key, container.mark)
+    if isinstance(container, YSeq) and isinstance(key, int) and 0 <= key < len(container.item_marks):
+        return container.item_marks[key]
+    return getattr(container, "mark", Mark(1, 1))
+
+
+def decode(data: bytes) -> str:
+    """Bytes -> text, refusing what is not UTF-8 text; the error names the line and column."""
+    if len(data) > MAX_BYTES:
+        raise YAMLProblem("VG001", f"file is larger than the {MAX_BYTES // (1024 * 1024)} MiB limit ({len(data)} bytes)")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise YAMLProblem("VG001", "binary data (NUL byte): not a YAML text file", line, 1)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise YAMLProblem("VG001", f"invalid UTF-8 byte 0x{data[e.start]:02x}: files must be UTF-8", line, col) from None
+    if "\ufeff" in text:
+        at = text.index("\ufeff")
+        line = text.count("\n", 0, at) + 1
+        raise YAMLProblem("VG001", "byte-order mark inside the file", line, at - (text.rfind("\n", 0, at) + 1) + 1)
+    return text
+
+
+def _mark(ev) -> Mark:
+    m = ev.start_mark
+    return Mark(m.line + 1, m.column + 1)
+
+
+def _scalar(ev):
+    tag = ev.tag
+    if tag is not None and tag not in _CORE_TAGS:
+        raise YAMLProblem("VG001", f"YAML tag {tag!r} is not allowed (only plain YAML data)", *_pos(ev))
+    if tag == "!" or (tag is None and not ev.implicit[0]):
+        return ev.value  # quoted or explicitly non-specific: a string
+    if tag is None:
+        tag = _RESOLVER.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+    value = ev.value
+    if tag.endswith(":str") or tag.endswith(":timestamp"):
+        return value
+    if tag.endswith(":null"):
+        return None
+    if tag.endswith(":bool"):
+        return value.lower() in ("yes", "true", "on", "y")
+    if tag.endswith(":int"):
+        if not _INT_RE.match(value):
+            return value  # octal/hex/sexagesimal forms: keep the text, type checks will name it
+        return int(value.replace("_", ""))
+    if tag.endswith(":float"):
+        try:
+            return float(value.replace("_", ""))
+        except ValueError:
+            return value
+    return value
+
+
+def _pos(ev) -> tuple[int, int]:
+    m = _mark(ev)
+    return m.line, m.col
+
+
+def loads(text: str):
+    """Parse one YAML document into YMap/YSeq/scalars. Raises YAMLProblem."""
+    stack: list = []  # [container, pending_key, pending_key_mark]
+    anchors: dict[str, tuple[object, int]] = {}
+    sizes: list[int] = []  # node counts of the open containers, for alias accounting
+    root = _NOTHING = object()
+    docs = 0
+    total = 0
+
+    def add(value, mark: Mark, count: int, ev):
+        nonlocal root, total
+        total += count
+        if total > MAX_NODES:
+            raise YAMLProblem("VG001", f"document expands to more than {MAX_NODES} nodes (alias bomb?)", *_pos(ev))
+        if sizes:
+            sizes[-1] += count
+        if not stack:
+            root = value
+            return
+        frame = stack[-1]
+        c = frame[0]
+        if isinstance(c, YSeq):
+            c.append(value)
+            c.item_marks.append(mark)
+        elif frame[1] is _NOTHING:
+            if not isinstance(value, (str, int, float, bool)) and value is not None:
+                raise YAMLProblem("VG001", "mapping keys must be plain scalars", mark.line, mark.col)
+            key = value if isinstance(value, str) else ("null" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+            if key in c:
+                first = c.key_marks[key]
+                raise YAMLProblem("VG002", f"duplicate key {key!r} (first defined at line {first.line}, column {first.col})",
+                                  mark.line, mark.col)
+            frame[1], frame[2] = key, mark
+        else:
+            c[frame[1]] = value
+            c.key_marks[frame[1]] = frame[2]
+            c.value_marks[frame[1]] = mark
+            frame[1] = _NOTHING
+
+    try:
+        for ev in yaml.parse(text, Loader=_Loader):
+            kind = type(ev)
+            if kind is yaml.ScalarEvent:
+                value = _scalar(ev)
+                if ev.anchor:
+                    anchors[ev.anchor] = (value, 1)
+                add(value, _mark(ev), 1, ev)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if ev.tag is not None and ev.tag not in _CORE_TAGS:
+                    raise YAMLProblem("VG001", f"YAML tag {ev.tag!r} is not allowed (only plain YAML data)", *_pos(ev))
+                if len(stack) >= MAX_DEPTH:
+                    raise YAMLProblem("VG001", f"nesting deeper than {MAX_DEPTH} levels", *_pos(ev))
+                mark = _mark(ev)
+                if kind is yaml.MappingStartEvent:
+                    c = YMap()
+                    c.key_marks, c.value_marks = {}, {}
+                else:
+                    c = YSeq()
+                    c.item_marks = []
+                c.mark = mark
+                stack.append([c, _NOTHING, None, ev.anchor, mark, ev])
+                sizes.append(1)
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                c, _, _, anchor, mark, start = stack.pop()
+                count = sizes.pop()
+                if anchor:
+                    anchors[anchor] = (c, count)
+                add(c, mark, 0, ev)
+                if sizes:
+                    sizes[-1] += count
+            elif kind is yaml.AliasEvent:
+                if ev.anchor not in anchors:
+                    raise YAMLProblem("VG001", f"alias *{ev.anchor} refers to no anchor", *_pos(ev))
+                value, count = anchors[ev.anchor]
+                add(value, _mark(ev), count, ev)
+            elif kind is yaml.DocumentStartEvent:
+                docs += 1
+                if docs > 1:
+                    raise YAMLProblem("VG001", "more than one YAML document in the file ('---')", *_pos(ev))
+    except yaml.MarkedYAMLError as e:
+        m = e.problem_mark or e.context_mark
+        line, col = (m.line + 1, m.column + 1) if m else (1, 1)
+        msg = e.problem or str(e)
+        lines = text.split("\n")
+        at = lines[line - 1][col - 1:col] if line <= len(lines) else ""
+        if at == "\t" or "\\t" in msg:
+            msg, e.context = "tab character (YAML indentation must use spaces)", None
+        raise YAMLProblem("VG001", f"YAML syntax error: {msg}" + (f" ({e.context})" if e.context else ""), line, col) from None
+    except yaml.YAMLError as e:
+        raise YAMLProblem("VG001", f"YAML error: {e}") from None
+    return None if root is _NOTHING else root
+
+
+def read(path) -> tuple[bytes, object]:
+    """Read a file; return (raw bytes, parsed value). Raises YAMLProblem or OSError."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    return data, loads(decode(data))
