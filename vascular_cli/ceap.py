@@ -84,7 +84,7 @@ def parse(text: str) -> Ceap:
             sc.fail(f"{exclusive} means none identified and cannot be combined with other {ch} codes", start)
         segments += _segments(sc)
     top_rank = max(class_rank(c)[0] for c in classes)
-    top = tuple(sorted({c for c in classes if int(c[1]) == top_rank}, key=class_rank))
+    top = tuple(sorted({c for c in classes if int(c[1]) == top_rank}, key=lambda c: (class_rank(c), c)))
     return Ceap(raw=raw, classes=tuple(classes), top=top, modifier=modifier, etiology=parts.get("E", ()),
                 anatomy=parts.get("A", ()), pathophysiology=parts.get("P", ()), segments=tuple(segments))
 

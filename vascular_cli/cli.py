@@ -105,7 +105,7 @@ def recommend(
         merged = [k if v is True else f"{k}=no" for k, v in merged] if isinstance(raw["factors"], dict) else merged
         flags["factors"] = _merge_factors(kb, merged, flags["factors"])
     raw.update(flags)
-    prof = profiles_mod.build(kb.vocabulary, **raw)
+    prof = profiles_mod.build(kb.vocabulary, cli=True, **raw)
     result = engine.evaluate(prof, **options)
     render = get(RECOMMEND, fmt)
     kwargs = dict(include_all=show_all, explain=explain)
@@ -330,8 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: every error ends in one clear message and a documented exit code, never a traceback."""
     exc = _click_exceptions()
     try:
-        app(args=argv, prog_name="vascular", standalone_mode=False)
-        return 0
+        rv = app(args=argv, prog_name="vascular", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
     except typer.Exit as e:
         return e.exit_code
     except exc.NoArgsIsHelpError as e:

@@ -50,27 +50,34 @@ def _term(vocab: Vocabulary, kind: str, word, where: str) -> str:
 
 def _number(value, name: str, where: str, integer: bool = False):
     lo, hi = RANGES[name]
+    shown = value
     if isinstance(value, str):
         try:
-            value = int(value) if integer else float(value)
+            value = float(value.strip())
         except ValueError:
-            raise InputError(f"{where}: {value!r} is not a number") from None
+            raise InputError(f"{where}: {shown!r} is not a number") from None
+        if integer and value.is_integer():
+            value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and isinstance(value, float)
                                                                          and not value.is_integer()):
         raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(f"{where}: {value!r} is not a finite number")
     if not lo <= value <= hi:
-        raise InputError(f"{where}: {value!r} is outside the valid range {lo:g}-{hi:g}")
+        raise InputError(f"{where}: {shown} is outside the valid range {lo:g}-{hi:g}")
     return int(value) if integer else float(value)
 
 
 def build(vocab: Vocabulary, *, ceap=None, lesion=None, bleeding_risk=None, severity=None, symptom_days=None,
-          factors=None, abi=None, ankle_pressure=None, toe_pressure=None, id=None, prefix: str = "") -> Profile:
-    """Validate and normalise raw values (from options or a document). ``prefix`` locates errors ('line 3: ')."""
+          factors=None, abi=None, ankle_pressure=None, toe_pressure=None, id=None, prefix: str = "",
+          cli: bool = False) -> Profile:
+    """Validate and normalise raw values (from options or a document). Errors name the CLI option (``cli``) or
+    the document key, after ``prefix`` (e.g. 'profile.yaml: ')."""
 
-    def where(opt: str) -> str:
-        return f"{prefix}{opt}"
+    def where(key: str) -> str:
+        if cli:
+            return "--factor" if key == "factors" else "--" + key.replace("_", "-")
+        return f"{prefix}{key}"
 
     parsed_ceap = None
     if ceap is not None:
