@@ -35,16 +35,19 @@ def cli(*args: str, stdin: bytes = b"", env: dict | None = None) -> Run:
     old = sys.stdin, sys.stdout, sys.stderr
     old_env = {k: os.environ.get(k) for k in (env or {})}
     out, err = io.BytesIO(), io.BytesIO()
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
-    sys.stdout = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    sys.stderr = io.TextIOWrapper(err, encoding="utf-8", newline="")
+    wrappers = (io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"),
+                io.TextIOWrapper(out, encoding="utf-8", newline=""),
+                io.TextIOWrapper(err, encoding="utf-8", newline=""))
+    sys.stdin, sys.stdout, sys.stderr = wrappers
     os.environ.update(env or {})
     try:
         code = main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
     finally:
+        for w in wrappers[1:]:
+            w.flush()
         sys.stdin, sys.stdout, sys.stderr = old
+        for w in wrappers:
+            w.detach()
         for k, v in old_env.items():
             if v is None:
                 os.environ.pop(k, None)

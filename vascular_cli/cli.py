@@ -97,8 +97,9 @@ def recommend(
     raw: dict = {}
     if profile is not None:
         name = "<stdin>" if profile == "-" else profile
-        raw = dict(profiles_mod.parse_text(kb.vocabulary, _read_text(profile, "--profile"), name))
-        profiles_mod.from_mapping(kb.vocabulary, raw, prefix=f"{name}: ")  # reports bad documents precisely
+        doc = profiles_mod.parse_text(kb.vocabulary, _read_text(profile, "--profile"), name)
+        profiles_mod.from_mapping(kb.vocabulary, doc, prefix=f"{name}: ")  # reports bad documents precisely
+        raw = dict(doc)
     flags = _flag_values(locals())
     if flags.get("factors") and raw.get("factors"):
         merged = list(raw["factors"].items()) if isinstance(raw["factors"], dict) else raw["factors"]

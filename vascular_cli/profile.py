@@ -137,7 +137,8 @@ def build(vocab: Vocabulary, *, ceap=None, lesion=None, bleeding_risk=None, seve
 def from_mapping(vocab: Vocabulary, doc, prefix: str = "") -> Profile:
     """A profile document (already parsed) -> Profile. Unknown keys are an error, not ignored."""
     if not isinstance(doc, dict):
-        raise InputError(f"{prefix}profile must be a mapping of {', '.join(FIELDS)}, got {type(doc).__name__}")
+        kind = "a list" if isinstance(doc, list) else type(doc).__name__
+        raise InputError(f"{prefix}profile must be a mapping of {', '.join(FIELDS)}, got {kind}")
     for k in doc:
         if k not in FIELDS:
             raise InputError(f"{prefix}unknown profile key {k!r}{did_you_mean(str(k), FIELDS)} (valid: {', '.join(FIELDS)})")

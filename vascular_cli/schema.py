@@ -74,7 +74,7 @@ RANGE = Map(fields={k: Num() for k in ("min", "max", "below", "above")}, min_fie
             doc="min/max inclusive, below/above exclusive")
 TERMS = Seq(Str(pattern=TERM), min_items=1)
 SET_FORM = Map(fields={k: TERMS for k in ("any", "all", "none")}, min_fields=1)
-CEAP_CLASS = Str(pattern=r"^C[0-6][a-c r]?$".replace(" ", ""))
+CEAP_CLASS = Str(pattern=r"^C[0-9]+[a-z]?$")
 
 
 def _criteria(nested: bool) -> Map:
