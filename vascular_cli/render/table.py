@@ -45,12 +45,6 @@ def _body(kb, m, explain: bool) -> Text:
     r = m.rec
     t = _t(r.statement)
     t.append(_t(f"\n{r.full_id} · {number(r)} · {r.locator}", "dim"))
-    if r.certainty != "verified":
-        t.append(_t(f"\n{r.certainty}: {r.uncertain or ''}", "yellow"))
-    if r.note:
-        t.append(_t(f"\nnote: {r.note}", "italic"))
-    if m.conflicts_with:
-        t.append(_t("\nconflicts with " + ", ".join(m.conflicts_with), "bold magenta"))
     if explain:
         for f in m.findings:
             sym, style = MARK[f.state]
@@ -58,10 +52,19 @@ def _body(kb, m, explain: bool) -> Text:
             if f.state is None:
                 line += " - supply " + ", ".join(supply(x) for x in f.missing)
             t.append(_t(line, style))
-    elif m.status == "possible":
-        t.append(_t("\nmissing: " + ", ".join(supply(x) for x in m.missing), "yellow"))
-    elif m.status == "not-applicable":
-        t.append(_t("\nfails: " + "; ".join(f"{f.requires} (profile: {f.profile})" for f in m.failed), "red"))
+    else:
+        if m.matched:
+            t.append(_t("\nwhy: " + "; ".join(f.requires for f in m.matched), "green"))
+        if m.status == "possible":
+            t.append(_t("\nmissing: " + ", ".join(supply(x) for x in m.missing), "yellow"))
+        elif m.status == "not-applicable":
+            t.append(_t("\nfails: " + "; ".join(f"{f.requires} (profile: {f.profile})" for f in m.failed), "red"))
+    if r.certainty != "verified":
+        t.append(_t(f"\n{r.certainty}: {r.uncertain or ''}", "yellow"))
+    if m.conflicts_with:
+        t.append(_t("\nconflicts with " + ", ".join(m.conflicts_with), "bold magenta"))
+    if explain and r.note:
+        t.append(_t(f"\nnote: {r.note}", "italic"))
     return t
 
 

@@ -1,0 +1,34 @@
+"""The README's first commands are the ones CI runs, and the documented CLI matches the real one."""
+
+import re
+
+from conftest import ROOT, cli
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_opens_with_two_setup_commands():
+    commands = _readme_commands()
+    assert len(commands) == 2
+    assert commands[0].endswith("pip install . && vascular recommend --ceap C6 --lesion chronic-occlusion")
+    assert 'pip install ".[test]"' in commands[1] and commands[1].endswith("python -m pytest")
+
+
+def test_ci_runs_exactly_the_readme_commands():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    for command in _readme_commands():
+        assert command in ci
+
+
+def test_every_command_and_recommend_option_is_documented():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in ("recommend", "validate", "list", "show", "vocab", "ceap", "schema"):
+        assert f"vascular {command}" in text, command
+    help_text = cli("recommend", "--help").out
+    for option in re.findall(r"(--[a-z][a-z-]+)", help_text):
+        if option != "--help":
+            assert f"`{option}" in text, option
