@@ -197,7 +197,7 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
     interactive = out.isatty() if hasattr(out, "isatty") else False
     bad = 0
     buf: list[str] = []
-    write = out.write
+    stop = _StopFlag()
     try:
         for n, raw in _lines(stream):
             doc, error = parse_line(raw)
@@ -210,31 +210,57 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
             if not ok:
                 bad += 1
             buf.append(f'{{"line":{n},"id":{ident},{body}}}\n')
-            if len(buf) >= 256 or interactive:
-                write("".join(buf))
-                buf.clear()
-                if interactive:
-                    out.flush()
+            if len(buf) >= 256 or interactive or stop.set:
+                _flush(out, buf)
                 progress.update(n, stream.tell() if total else None)
-        write("".join(buf))
-        buf.clear()
-        out.flush()
-    except KeyboardInterrupt:
-        try:
-            write("".join(buf))  # only whole lines
-            out.flush()
-        except (BrokenPipeError, OSError):
-            pass
-        progress.close()
-        print("vascular: interrupted", file=sys.stderr)
-        return 130
+            if stop.set:
+                break
+        _flush(out, buf)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        from .cli import _quiet_stdout
+
+        _quiet_stdout()
+        return 0
     finally:
+        stop.restore()
         if stream is not sys.stdin.buffer:
             stream.close()
     progress.close()
+    if stop.set:
+        print("vascular: interrupted", file=sys.stderr)
+        return 130
     if bad:
         print(f"vascular: {bad} bad line(s) in {source if source != '-' else '<stdin>'}", file=sys.stderr)
     return 1 if bad else 0
+
+
+def _flush(out, buf: list[str]) -> None:
+    """Write whole lines only, then flush, so an interrupted run never leaves half a line."""
+    chunk = "".join(buf)
+    buf.clear()
+    out.write(chunk)
+    out.flush()
+
+
+class _StopFlag:
+    """Ctrl-C sets a flag checked between lines (instead of an exception in the middle of a write)."""
+
+    def __init__(self):
+        import signal
+
+        self.set = False
+        self._signal = signal
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            self._old = None
+
+    def _handle(self, signum, frame):
+        self.set = True
+
+    def restore(self) -> None:
+        if self._old is not None:
+            self._signal.signal(self._signal.SIGINT, self._old)
 
 
 def _defaults(flags: dict | None) -> dict:

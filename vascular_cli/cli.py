@@ -112,7 +112,11 @@ def recommend(
     kwargs = dict(include_all=show_all, explain=explain)
     if fmt == "table":
         kwargs["width"] = _width()
-    render(kb, result, sys.stdout, **kwargs)
+    try:
+        render(kb, result, sys.stdout, **kwargs)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        _quiet_stdout()
 
 
 def _flag_values(local: dict) -> dict:

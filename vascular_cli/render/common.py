@@ -103,3 +103,21 @@ def profile_line(p) -> str:
 
 
 NOTHING = "No recommendation in the loaded guidelines covers this profile."
+
+
+def split_possible(matches):
+    """Possible items with at least one matched criterion, and those the profile says nothing about at all
+    (every criterion unknown): the latter are summarised by default, never dropped."""
+    partial = [m for m in matches if m.status == "possible" and m.matched]
+    unassessed = [m for m in matches if m.status == "possible" and not m.matched]
+    return partial, unassessed
+
+
+def unassessed_line(unassessed) -> str:
+    counts: dict[str, int] = {}
+    for m in unassessed:
+        for f in m.missing:
+            counts[f] = counts.get(f, 0) + 1
+    facts = ", ".join(f"{supply(f)} ({n})" for f, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
+    return (f"{len(unassessed)} more recommendations could not be assessed: the profile gives none of the facts "
+            f"they depend on ({facts}). Show them with --all.")

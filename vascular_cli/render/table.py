@@ -10,7 +10,7 @@ from rich.text import Text
 
 from .. import DISCLAIMER
 from ..engine import supply
-from .common import NOTHING, clean, grade, number, profile_line
+from .common import NOTHING, clean, grade, number, profile_line, split_possible, unassessed_line
 
 WIDE = 100
 STATUS_STYLE = {"applies": "bold green", "possible": "bold yellow", "not-applicable": "bold red"}
@@ -72,7 +72,7 @@ def _table(kb, matches, explain: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_lines=True, expand=True, pad_edge=False)
     table.add_column("Source", no_wrap=True, width=12)
     table.add_column("Grade (as published)", width=22)
-    table.add_column("Common", width=9)
+    table.add_column("Common", width=11)
     table.add_column("Recommendation", ratio=1)
     for m in matches:
         table.add_row(_source(m.rec), _grade(kb, m.rec), _common(kb, m.rec), _body(kb, m, explain))
@@ -127,9 +127,13 @@ def render(kb, result, out, *, include_all: bool = False, explain: bool = False,
     console.print(_t("Profile: ", "bold") + _t(profile_line(result.profile)))
     if not result.covered:
         console.print(_t(NOTHING, "bold red"))
-    statuses = ("applies", "possible", "not-applicable") if include_all or explain else ("applies", "possible")
-    for status in statuses:
-        matches = result.by_status(status)
+    full = include_all or explain
+    partial, unassessed = split_possible(result.matches)
+    groups = [("applies", result.by_status("applies")),
+              ("possible", result.by_status("possible") if full else partial)]
+    if full:
+        groups.append(("not-applicable", result.by_status("not-applicable")))
+    for status, matches in groups:
         if not matches:
             continue
         console.print()
@@ -139,6 +143,8 @@ def render(kb, result, out, *, include_all: bool = False, explain: bool = False,
             conflicts = _conflicts(kb, result)
             if conflicts is not None:
                 console.print(conflicts)
+    if unassessed and not full:
+        console.print(_t(unassessed_line(unassessed), "yellow"))
     hidden = len(result.by_status("not-applicable"))
     if hidden and not (include_all or explain):
         console.print(_t(f"{hidden} recommendations do not apply (show them with --all).", "dim"))

@@ -1,0 +1,118 @@
+"""Batch mode: one output line per input line, in order, bad lines reported and the run goes on."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import cli
+
+GOOD = b'{"id": "a", "ceap": "C6", "lesion": "chronic-occlusion"}\n'
+
+
+def _lines(out: str):
+    return [json.loads(x) for x in out.splitlines()]
+
+
+def test_one_result_per_line_in_order_with_line_numbers():
+    data = GOOD + b'{"id": 2, "lesion": ["acute-iliofemoral-dvt"], "symptom_days": 3, "bleeding_risk": "low"}\n'
+    r = cli("recommend", "--profiles", "-", stdin=data)
+    assert r.code == 0 and r.err == ""
+    rows = _lines(r.out)
+    assert [(x["line"], x["id"], x["status"]) for x in rows] == [(1, "a", "ok"), (2, 2, "ok")]
+    assert "svs-avf-2014-vlu/6.14" in rows[0]["applies"]
+    assert "svs-avf-2014-vlu/8.3c" in rows[1]["applies"]
+    assert rows[0]["covered"] is True
+
+
+@pytest.mark.parametrize("line, message", [
+    (b"\n", "empty line (expected a JSON object)"),
+    (b"   \n", "empty line (expected a JSON object)"),
+    (b"not json\n", "invalid JSON at column 1: Expecting value"),
+    (b"[1, 2]\n", "expected a JSON object (a profile), got list"),
+    (b'"C6"\n', "expected a JSON object (a profile), got str"),
+    (b'{"ceap": "C7"}\n', "ceap: clinical class 'C7' is not defined in CEAP 2020"),
+    (b'{"ceap": "C6", "lesions": "x"}\n', "unknown profile key 'lesions' (did you mean 'lesion'?)"),
+    (b'{"symptom_days": -4}\n', "symptom_days: -4 is outside the valid range 0-36500"),
+    (b'{"abi": "high"}\n', "abi: 'high' is not a number"),
+    (b'{"ceap": "C6", \xff}\n', "invalid UTF-8 at byte 16"),
+    (b'{"ceap": "C6"', "invalid JSON at column 14: Expecting ',' delimiter (truncated line?)"),
+])
+def test_bad_line_is_reported_and_the_run_goes_on(line, message):
+    data = GOOD + line + GOOD if line.endswith(b"\n") else GOOD + GOOD + line  # a truncated line can only be last
+    r = cli("recommend", "--profiles", "-", stdin=data)
+    rows = _lines(r.out)
+    assert r.code == 1
+    bad = [x for x in rows if x["status"] == "error"]
+    assert len(bad) == 1 and bad[0]["error"].startswith(message), bad
+    assert [x["line"] for x in rows] == list(range(1, len(rows) + 1))
+    assert sum(x["status"] == "ok" for x in rows) == 2
+    assert r.err == "vascular: 1 bad line(s) in <stdin>\n"
+
+
+def test_over_long_line_is_skipped_without_reading_it_whole():
+    huge = b'{"id": "' + b"x" * (10 * 1024 * 1024) + b'"}\n'
+    r = cli("recommend", "--profiles", "-", stdin=GOOD + huge + GOOD)
+    rows = _lines(r.out)
+    assert [x["status"] for x in rows] == ["ok", "error", "ok"]
+    assert rows[1] == {"line": 2, "id": None, "status": "error", "error": "line longer than 1024 KiB"}
+
+
+def test_flags_are_defaults_for_every_line():
+    r = cli("recommend", "--profiles", "-", "--ceap", "C6", stdin=b'{"lesion": "chronic-occlusion"}\n{"ceap": "C3"}\n')
+    rows = _lines(r.out)
+    assert "svs-avf-2014-vlu/6.14" in rows[0]["applies"]
+    assert "svs-avf-2014-vlu/6.14" not in rows[1]["applies"] + rows[1]["possible"]
+
+
+def test_batch_and_single_profile_agree(kb):
+    doc = {"ceap": "C6", "lesion": ["chronic-occlusion"], "factors": ["arterial-disease"], "abi": 0.4}
+    single = json.loads(cli("recommend", "--profile", "-", "-f", "json", stdin=json.dumps(doc).encode()).out)
+    batch = _lines(cli("recommend", "--profiles", "-", stdin=json.dumps(doc).encode() + b"\n").out)[0]
+    assert batch["applies"] == [x["id"] for x in single["recommendations"] if x["status"] == "applies"]
+    assert batch["possible"] == [x["id"] for x in single["recommendations"] if x["status"] == "possible"]
+
+
+def test_memo_does_not_mix_up_threshold_sides():
+    lines = b"".join(json.dumps({"lesion": "acute-iliofemoral-dvt", "bleeding_risk": "low", "symptom_days": d}).encode()
+                     + b"\n" for d in (13, 14, 13, 14))
+    rows = _lines(cli("recommend", "--profiles", "-", stdin=lines).out)
+    has = ["svs-avf-2014-vlu/8.3c" in x["applies"] for x in rows]
+    assert has == [True, False, True, False]
+
+
+def _run_subprocess(args, **kw):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.Popen([sys.executable, "-c", "from vascular_cli.cli import run; run()", *args], env=env, **kw)
+
+
+def test_sigpipe_from_head_leaves_whole_lines_and_exits_quietly(tmp_path):
+    src = tmp_path / "many.jsonl"
+    src.write_bytes(GOOD * 20000)
+    p = _run_subprocess(["recommend", "--profiles", str(src)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = p.stdout.readline()
+    p.stdout.close()  # like `| head -1`
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert json.loads(first)["line"] == 1
+    assert b"Traceback" not in err and p.returncode == 0, err
+
+
+def test_sigint_leaves_only_whole_json_lines(tmp_path):
+    src = tmp_path / "many.jsonl"
+    src.write_bytes(GOOD * 400000)
+    out = tmp_path / "out.jsonl"
+    with open(out, "wb") as fh:
+        p = _run_subprocess(["recommend", "--profiles", str(src)], stdout=fh, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        err = p.communicate(timeout=60)[1]
+    assert p.returncode == 130 and err.endswith(b"vascular: interrupted\n"), err
+    text = out.read_text()
+    assert text == "" or text.endswith("\n")
+    for i, line in enumerate(text.splitlines(), 1):
+        assert json.loads(line)["line"] == i

@@ -1,0 +1,46 @@
+"""Exact outputs for key profiles. Regenerate after an intended change: UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py"""
+
+import os
+
+import pytest
+
+from conftest import ROOT, cli
+
+GOLDEN = ROOT / "tests" / "golden"
+WIDE, NARROW = {"COLUMNS": "120"}, {"COLUMNS": "80"}
+
+CASES = {
+    "c6-chronic-occlusion.json": (["recommend", "--ceap", "C6", "--lesion", "chronic-occlusion", "-f", "json"], {}),
+    "c6-chronic-occlusion.txt": (["recommend", "--ceap", "C6", "--lesion", "chronic-occlusion"], WIDE),
+    "c6-chronic-occlusion-narrow.txt": (["recommend", "--ceap", "C6", "--lesion", "chronic-occlusion"], NARROW),
+    "iliofemoral-dvt-low-bleeding.json": (
+        ["recommend", "--lesion", "acute-iliofemoral-dvt", "--symptom-days", "5", "--bleeding-risk", "low",
+         "--factor", "first-episode", "--factor", "ambulatory", "--factor", "symptomatic", "-f", "json"], {}),
+    "iliofemoral-dvt-low-bleeding.txt": (
+        ["recommend", "--lesion", "acute-iliofemoral-dvt", "--symptom-days", "5", "--bleeding-risk", "low",
+         "--factor", "first-episode", "--factor", "ambulatory", "--factor", "symptomatic"], WIDE),
+    "calf-dvt-explain.txt": (["recommend", "--lesion", "calf-dvt", "--factor", "malignancy", "--explain",
+                              "--source", "ACR"], WIDE),
+    "c2-asymptomatic.md": (["recommend", "--ceap", "C2,a Ep As Pr", "--lesion", "superficial-reflux",
+                            "-f", "markdown"], {}),
+    "nothing-applies.json": (["recommend", "--ceap", "C0", "--lesion", "nutcracker", "-f", "json"], {}),
+    "nothing-applies.txt": (["recommend", "--ceap", "C0", "--lesion", "nutcracker"], WIDE),
+    "show-6.14.txt": (["show", "svs-avf-2014-vlu/6.14"], {}),
+    "ceap-advanced.txt": (["ceap", "C2,4a,5,s Ep As,p Pr GSVa,GSVb,CPV"], {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(name):
+    args, env = CASES[name]
+    r = cli(*args, env=env)
+    assert r.code == 0 and r.err == "", r
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(r.out, encoding="utf-8")
+    assert r.out == path.read_text(encoding="utf-8")
+
+
+def test_json_is_identical_across_runs():
+    args, env = CASES["c6-chronic-occlusion.json"]
+    assert cli(*args, env=env).out == cli(*args, env=env).out
