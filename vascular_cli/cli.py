@@ -49,7 +49,13 @@ def _read_text(path: str, what: str) -> str:
     from .yamlio import YAMLProblem, decode
 
     try:
-        data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+        from .yamlio import MAX_BYTES
+
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
     except OSError as e:
         raise InputError(f"{what} {path!r}: cannot read ({e.strerror})") from None
     try:
@@ -166,7 +172,7 @@ def validate(
     sys.stdout.write(get(VALIDATE, fmt)(kb.problems, kb.files))
     errors = len(kb.errors)
     warnings = len(kb.problems) - errors
-    print(f"{len(kb.files)} file(s), {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    print(f"{kb.read} file(s), {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     raise typer.Exit(1 if errors or (strict and warnings) else 0)
 
 

@@ -46,6 +46,7 @@ class KnowledgeBase:
     recommendations: tuple[Recommendation, ...]
     problems: list[Problem] = field(default_factory=list)
     files: tuple[SourceFile, ...] = ()
+    read: int = 0  # files read, including the ones that could not be parsed
 
     @property
     def errors(self) -> list[Problem]:
@@ -133,7 +134,9 @@ def load(paths=None, preread: dict | None = None) -> KnowledgeBase:
         problems += probs
         if src.kind:
             sources.append(src)
-    return build(sources, problems)
+    kb = build(sources, problems)
+    kb.read = len(files)
+    return kb
 
 
 def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:

@@ -58,7 +58,9 @@ def _number(value, name: str, where: str, integer: bool = False):
             raise InputError(f"{where}: {shown!r} is not a number") from None
         if integer and value.is_integer():
             value = int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and isinstance(value, float)
+    if isinstance(value, bool):
+        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got a yes/no value")
+    if not isinstance(value, (int, float)) or (integer and isinstance(value, float)
                                                                          and not value.is_integer()):
         raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):

@@ -78,7 +78,7 @@ def value_mark(container, key) -> Mark:
 def decode(data: bytes) -> str:
     """Bytes -> text, refusing what is not UTF-8 text; the error names the line and column."""
     if len(data) > MAX_BYTES:
-        raise YAMLProblem("VG001", f"file is larger than the {MAX_BYTES // (1024 * 1024)} MiB limit ({len(data)} bytes)")
+        raise YAMLProblem("VG001", f"file is larger than the {MAX_BYTES // (1024 * 1024)} MiB limit")
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise YAMLProblem("VG001", "binary data (NUL byte): not a YAML text file", line, 1)

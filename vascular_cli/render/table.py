@@ -70,7 +70,7 @@ def _body(kb, m, explain: bool) -> Text:
 
 def _table(kb, matches, explain: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_lines=True, expand=True, pad_edge=False)
-    table.add_column("Source", no_wrap=True, width=12)
+    table.add_column("Source", width=12)
     table.add_column("Grade (as published)", width=22)
     table.add_column("Common", width=11)
     table.add_column("Recommendation", ratio=1)
