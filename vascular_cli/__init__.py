@@ -18,18 +18,30 @@ __version__ = "0.1.0"
 DISCLAIMER = ("Decision support for clinicians, not a substitute for clinical judgement; "
               "check each recommendation against its source.")
 
-from .engine import Engine, Result  # noqa: E402
-from .errors import DataError, InputError, VascularError  # noqa: E402
-from .loader import KnowledgeBase, load  # noqa: E402
-from .model import Match, Problem, Profile, Recommendation  # noqa: E402
+_LAZY = {
+    "Engine": "engine", "Result": "engine", "DataError": "errors", "InputError": "errors", "VascularError": "errors",
+    "KnowledgeBase": "loader", "load": "loader", "Match": "model", "Problem": "model", "Profile": "model",
+    "Recommendation": "model",
+}
 
 
-def validate(paths=None) -> list[Problem]:
-    """Every problem found in the given files/directories (the bundled set when ``paths`` is None)."""
+def __getattr__(name: str):
+    """Import on first use, so ``vascular --version`` and the cached start-up path stay lean."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def validate(paths=None):
+    """Every problem (list of Problem) found in the given files/directories (the bundled set when ``paths`` is None)."""
+    from .loader import load
+
     return load(paths).problems
 
 
-def make_profile(kb: KnowledgeBase, **values) -> Profile:
+def make_profile(kb, **values):
     """Build a profile from keyword values (ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi,
     ankle_pressure, toe_pressure, id). Raises InputError naming any bad value."""
     from . import profile
@@ -37,8 +49,11 @@ def make_profile(kb: KnowledgeBase, **values) -> Profile:
     return profile.build(kb.vocabulary, **values)
 
 
-def evaluate(kb: KnowledgeBase, profile: Profile, **options) -> Result:
+def evaluate(kb, profile, **options):
     """Match a profile against the knowledge base (options: include_superseded, sources)."""
+    from .engine import Engine
+    from .errors import DataError
+
     if kb.errors:
         raise DataError(f"{len(kb.errors)} problem(s) in the guideline data", kb.errors)
     return Engine(kb).evaluate(profile, **options)

@@ -20,7 +20,7 @@ from .engine import in_range
 from .errors import InputError
 from .profile import RANGES
 
-MAX_LINE = 1024 * 1024
+from .limits import MAX_LINE  # noqa: E402
 CACHE_SIZE = 4096
 NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -11,10 +11,29 @@ import typer
 from . import DISCLAIMER, __version__
 from .errors import DataError, InputError, VascularError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  pretty_exceptions_enable=False,
-                  help="Venous-disease guideline recommendations (SVS/AVF, ESVS, CIRSE, ACR): graded, sourced, "
-                       "explained. " + DISCLAIMER)
+HELP = ("Venous-disease guideline recommendations (SVS/AVF, ESVS, CIRSE, ACR): graded, sourced, explained. "
+        + DISCLAIMER)
+COMMANDS: dict[str, object] = {}  # name -> function, in help order
+
+
+def command(name: str | None = None):
+    """Register a command; the typer app is built in build_app() with only the commands a run needs."""
+    def deco(fn):
+        COMMANDS[name or fn.__name__] = fn
+        return fn
+    return deco
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The typer app. Start-up speed: typer inspects every parameter of every registered command, so a run that
+    names a known command gets an app holding just that command (help and errors then concern it alone)."""
+    app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                      pretty_exceptions_enable=False, help=HELP)
+    app.callback()(_root)
+    for name, fn in COMMANDS.items():
+        if only is None or name == only:
+            app.command(name)(fn)
+    return app
 
 FORMATS_HELP = "Output format: table, json or markdown."
 
@@ -25,7 +44,6 @@ def _version(value: bool):
         raise typer.Exit()
 
 
-@app.callback()
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Show the version and exit.")):
     """Venous-disease guideline recommendations: graded, sourced, explained."""
@@ -49,7 +67,7 @@ def _read_text(path: str, what: str) -> str:
     from .yamlio import YAMLProblem, decode
 
     try:
-        from .yamlio import MAX_BYTES
+        from .limits import MAX_BYTES
 
         if path == "-":
             data = sys.stdin.buffer.read(MAX_BYTES + 1)
@@ -64,7 +82,7 @@ def _read_text(path: str, what: str) -> str:
         raise InputError(f"{'<stdin>' if path == '-' else path}:{e.line}:{e.col}: {e.message}") from None
 
 
-@app.command()
+@command()
 def recommend(
     ceap: Optional[str] = typer.Option(None, "--ceap", help="CEAP class (C6) or full CEAP 2020 string ('C6,s Es Ad Pr,o')."),
     lesion: Optional[List[str]] = typer.Option(None, "--lesion", help="Lesion or finding (repeatable); see 'vascular vocab lesion'."),
@@ -157,7 +175,7 @@ def _width() -> int | None:
     return int(cols) if cols.isdigit() and int(cols) > 20 else None
 
 
-@app.command()
+@command()
 def validate(
     paths: Optional[List[str]] = typer.Argument(None, help="Guideline files or directories (default: the bundled set)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, json, github or sarif."),
@@ -176,7 +194,7 @@ def validate(
     raise typer.Exit(1 if errors or (strict and warnings) else 0)
 
 
-@app.command("list")
+@command("list")
 def list_(
     guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
@@ -188,7 +206,7 @@ def list_(
     kb = _kb(guidelines)
     rows = []
     for g in sorted(kb.guidelines, key=lambda g: (g.body, -g.year, g.id)):
-        recs = [r for r in kb.recommendations if r.guideline is g]
+        recs = [r for r in kb.recommendations if r.guideline.id == g.id]
         rows.append({"id": g.id, "body": g.body, "year": g.year, "status": g.status, "superseded_by": g.superseded_by,
                      "recommendations": len(recs), "unverified_numbers": sum(not r.number_verified for r in recs),
                      "title": g.title, "doi": g.doi, "sha256": g.sha256})
@@ -207,7 +225,7 @@ def list_(
     Console(markup=False, highlight=False, width=_width()).print(table)
 
 
-@app.command()
+@command()
 def show(
     rec_id: str = typer.Argument(..., metavar="ID", help="Full id, e.g. svs-avf-2014-vlu/6.14."),
     guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
@@ -264,7 +282,7 @@ def _plain(v):
     return v
 
 
-@app.command()
+@command()
 def vocab(
     kind: Optional[str] = typer.Argument(None, help="lesion, factor, action, bleeding-risk or severity."),
     guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
@@ -293,7 +311,7 @@ def vocab(
             print(f"  {name}{group}: {t.definition}{extra}")
 
 
-@app.command("ceap")
+@command("ceap")
 def ceap_cmd(text: str = typer.Argument(..., metavar="STRING", help="A CEAP 2020 string, e.g. 'C6,s Es Ad Pr,o'."),
              fmt: str = typer.Option("text", "--format", "-f", help="text or json.")):
     """Parse a CEAP 2020 string and show its parts."""
@@ -319,7 +337,7 @@ def ceap_cmd(text: str = typer.Argument(..., metavar="STRING", help="A CEAP 2020
           f"basic CEAP:      {c.basic}")
 
 
-@app.command()
+@command()
 def schema():
     """Print the JSON Schema of the guideline file format (for editors and check-jsonschema)."""
     import json
@@ -340,8 +358,10 @@ def _click_exceptions():
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every error ends in one clear message and a documented exit code, never a traceback."""
     exc = _click_exceptions()
+    args = sys.argv[1:] if argv is None else list(argv)
+    only = args[0] if args and args[0] in COMMANDS else None
     try:
-        rv = app(args=argv, prog_name="vascular", standalone_mode=False)
+        rv = build_app(only)(args=args, prog_name="vascular", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
     except typer.Exit as e:
         return e.exit_code

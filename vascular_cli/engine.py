@@ -288,7 +288,7 @@ class Engine:
         system = self.kb.grading.get(r.guideline.grading)
         code = system.strength.get(r.strength) if system and r.strength else None
         return (DIRECTION_ORDER.get(r.direction, 2), COMMON_ORDER.get(code.common if code else None, 3),
-                EVIDENCE_ORDER.get(r.evidence, 3), r.guideline.body, -r.guideline.year, r.guideline.id, r.index)
+                EVIDENCE_ORDER.get(r.evidence, 3), r.guideline.body, -r.guideline.year, r.guideline.id, r.position)
 
     def select(self, include_superseded: bool = False, sources=None):
         """The (recommendation, criteria) pairs in scope: active documents (all with include_superseded),
@@ -312,7 +312,7 @@ class Engine:
             matches.append(Match(r, status_of(findings), findings))
         matches = self._with_conflicts(matches)
         matches.sort(key=lambda m: (STATUS_ORDER[m.status],) + self.sort_key[m.rec.full_id])
-        guidelines = tuple(dict.fromkeys(r.guideline for r, _ in scope))
+        guidelines = tuple({r.guideline.id: r.guideline for r, _ in scope}.values())
         return Result(profile, guidelines, tuple(matches))
 
     def _with_conflicts(self, matches: list[Match]) -> list[Match]:

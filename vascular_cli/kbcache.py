@@ -12,7 +12,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 
 from . import __version__
@@ -53,6 +52,8 @@ def load_cached(paths=None) -> KnowledgeBase:
 def _store(path: Path, kb: KnowledgeBase) -> None:
     for src in kb.files:
         src.tree = None  # positions are only needed while validating
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-")

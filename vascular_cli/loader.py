@@ -9,23 +9,27 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
-from . import schema
 from .model import Guideline, GradeCode, GradingSystem, Problem, Recommendation, Term
 from .vocab import KINDS, Vocabulary
-from .yamlio import Mark, YAMLProblem, YMap, decode, key_mark, loads, value_mark
+
+# schema, yamlio (PyYAML) and checks are imported inside the functions that read files: a cached start-up
+# unpickles a KnowledgeBase without needing them.
 
 SUFFIXES = (".yaml", ".yml")
 
 
 def bundled_dir() -> Path:
-    """The bundled guidelines: inside the installed package, or the checkout's guidelines/ (editable install)."""
-    packaged = resources.files("vascular_cli") / "guidelines"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "guidelines"
+    """The bundled guidelines: inside the installed package (the wheel ships them as vascular_cli/guidelines), or
+    the checkout's guidelines/ in an editable install. importlib.resources is the fallback for unusual loaders."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "guidelines", here.parent / "guidelines"):
+        if (candidate / "vocabulary.yaml").is_file():
+            return candidate
+    from importlib import resources
+
+    return Path(str(resources.files("vascular_cli") / "guidelines"))
 
 
 @dataclass
@@ -80,6 +84,8 @@ def _display(path: Path) -> str:
 
 
 def read_file(path: Path, display: str | None = None, data: bytes | None = None) -> tuple[SourceFile, list[Problem]]:
+    from .yamlio import YAMLProblem, decode, loads
+
     display = display or _display(path)
     if data is None:
         try:
@@ -101,13 +107,16 @@ def read_file(path: Path, display: str | None = None, data: bytes | None = None)
 
 
 def read_bytes(path: Path) -> bytes:
-    from .yamlio import MAX_BYTES
+    from .limits import MAX_BYTES
 
     with open(path, "rb") as f:
         return f.read(MAX_BYTES + 1)
 
 
 def _structural(src: SourceFile, spec, value=None, path="", where=None) -> list[Problem]:
+    from . import schema
+    from .yamlio import Mark
+
     out: list = []
     value = src.tree if value is None else value
     schema.check(value, spec, where or (lambda: getattr(value, "mark", Mark(1, 1))), path, out)
@@ -140,12 +149,12 @@ def load(paths=None, preread: dict | None = None) -> KnowledgeBase:
 
 
 def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
-    from . import checks
+    from . import checks, schema
 
     terms: dict[str, dict[str, Term]] = {k: {} for k in KINDS}
     term_where: dict[tuple[str, str], str] = {}
     grading: dict[str, GradingSystem] = {}
-    docs: list[tuple[SourceFile, Guideline, list[tuple[YMap, Recommendation]]]] = []
+    docs: list = []  # [(source, guideline, [(yaml node, recommendation)])]
 
     for src in sources:
         spec = {"vocabulary": schema.VOCABULARY_FILE, "grading": schema.GRADING_FILE}.get(src.kind)
@@ -177,6 +186,8 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
 
 
 def _read_vocabulary(src, terms, term_where, problems) -> None:
+    from .yamlio import key_mark
+
     for kind, table in src.tree["vocabulary"].items():
         for name, spec in table.items():
             m = key_mark(table, name)
@@ -191,6 +202,8 @@ def _read_vocabulary(src, terms, term_where, problems) -> None:
 
 
 def _read_grading(src, grading, problems) -> None:
+    from .yamlio import key_mark
+
     for gid, g in src.tree["grading"].items():
         if gid in grading:
             m = key_mark(src.tree["grading"], gid)
@@ -208,6 +221,9 @@ def _read_grading(src, grading, problems) -> None:
 
 
 def _read_guideline(src: SourceFile, problems: list[Problem]):
+    from . import schema
+    from .yamlio import YMap, value_mark
+
     tree = src.tree
     top = schema.Map(fields=schema.GUIDELINE_FILE.fields, required=schema.GUIDELINE_FILE.required)
     # check the header and the list shape first; recommendations one by one, so one bad item does not hide others
@@ -224,7 +240,7 @@ def _read_guideline(src: SourceFile, problems: list[Problem]):
         url=h.get("url"), superseded_by=h.get("superseded_by"), supersedes=h.get("supersedes"),
         sources=dict(h.get("sources") or {}), note=h.get("note"),
     )
-    recs: list[tuple[YMap, Recommendation]] = []
+    recs: list = []
     items = tree["recommendations"]
     for i, item in enumerate(items):
         probs = _structural(src, schema.RECOMMENDATION, item, f"recommendations[{i}]",
@@ -233,7 +249,7 @@ def _read_guideline(src: SourceFile, problems: list[Problem]):
         if probs:
             continue
         recs.append((item, Recommendation(
-            guideline=g, id=str(item["id"]), index=i, line=item.mark.line, number=item["number"],
+            guideline=g, id=str(item["id"]), position=i, line=item.mark.line, number=item["number"],
             number_verified=item["number_verified"], locator=item["locator"], statement=" ".join(item["statement"].split()),
             action=item["action"], direction=item["direction"], strength=item["strength"], evidence=item["evidence"],
             certainty=item["certainty"], when=plain(item["when"]), kind=item.get("kind", "recommendation"),
@@ -255,6 +271,8 @@ def plain(v):
 
 
 def _structural_header(src, spec) -> list[Problem]:
+    from . import schema
+
     out: list = []
     schema.check(src.tree, spec, lambda: src.tree.mark, "", out)
     return [Problem(src.path, m.line, m.col, code, msg) for code, msg, m in out]

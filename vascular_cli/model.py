@@ -1,9 +1,12 @@
-"""The data model: frozen dataclasses for the knowledge base, profiles, problems and results."""
+"""The data model: immutable records (NamedTuple) for the knowledge base, profiles, problems and results.
+
+NamedTuple rather than frozen dataclasses: as immutable, several times cheaper to define at import and to unpickle
+from the start-up cache (see kbcache.py), which keeps ``vascular recommend`` fast to start.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 Tri = bool | None  # three-valued logic: True, False, None (= unknown)
 
@@ -12,8 +15,7 @@ STATUSES = ("applies", "possible", "not-applicable")
 COMMON_ORDER = {"strong": 0, "conditional": 1, "weak": 2, None: 3}
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One finding of validation, reported as ``path:line:col: CODE message``."""
 
     path: str
@@ -28,8 +30,7 @@ class Problem:
         return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}{tag}"
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
+class Term(NamedTuple):
     kind: str
     name: str
     definition: str
@@ -37,8 +38,7 @@ class Term:
     broader: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class GradeCode:
+class GradeCode(NamedTuple):
     code: str
     label: str
     meaning: str
@@ -47,8 +47,7 @@ class GradeCode:
     ratings: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class GradingSystem:
+class GradingSystem(NamedTuple):
     id: str
     name: str
     source: str
@@ -71,8 +70,7 @@ class GradingSystem:
         return text
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Guideline:
+class Guideline(NamedTuple):
     id: str
     body: str
     title: str
@@ -87,15 +85,14 @@ class Guideline:
     url: str | None = None
     superseded_by: str | None = None
     supersedes: str | None = None
-    sources: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = {}
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Recommendation:
+class Recommendation(NamedTuple):
     guideline: Guideline
     id: str
-    index: int  # position in its file
+    position: int  # in its file
     line: int
     number: str | None
     number_verified: bool
@@ -117,15 +114,14 @@ class Recommendation:
     source: str | None = None
     source_reliability: str | None = None
     note: str | None = None
-    examples: Mapping[str, tuple] = field(default_factory=dict)
+    examples: Mapping[str, tuple] = {}
 
     @property
     def full_id(self) -> str:
         return f"{self.guideline.id}/{self.id}"
 
 
-@dataclass(frozen=True, slots=True)
-class Ceap:
+class Ceap(NamedTuple):
     """A parsed CEAP 2020 string (see ceap.py)."""
 
     raw: str
@@ -162,8 +158,7 @@ class Ceap:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+class Profile(NamedTuple):
     """A normalised patient description. ``None`` means "not given" (unknown), never "no"."""
 
     ceap: Ceap | None = None
@@ -171,7 +166,7 @@ class Profile:
     bleeding_risk: str | None = None
     severity: str | None = None
     symptom_days: int | None = None
-    factors: Mapping[str, bool] = field(default_factory=dict)
+    factors: Mapping[str, bool] = {}
     abi: float | None = None
     ankle_pressure: float | None = None
     toe_pressure: float | None = None
@@ -192,8 +187,7 @@ class Profile:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """The outcome of one criterion for one profile: what it requires, what the profile says, and why."""
 
     criterion: str  # ceap, lesion, factors, bleeding_risk, ... or any_of
@@ -209,8 +203,7 @@ class Finding:
         return d
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     rec: Recommendation
     status: str
     findings: tuple[Finding, ...]

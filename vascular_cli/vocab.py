@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .model import Term
-from .suggest import did_you_mean
 
 KINDS = ("lesion", "factor", "action", "bleeding-risk", "severity")
 HIERARCHICAL = ("lesion", "factor", "action")
@@ -50,6 +49,8 @@ class Vocabulary:
         return sorted(self.terms.get(kind, {}))
 
     def unknown_message(self, kind: str, word: str) -> str:
+        from .suggest import did_you_mean
+
         choices = list(self.terms.get(kind, {})) + list(self.aliases.get(kind, {}))
         return f"unknown {kind} {word!r}{did_you_mean(word, choices)}"
 

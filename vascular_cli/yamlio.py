@@ -24,9 +24,7 @@ try:  # libyaml when present: several times faster
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_BYTES = 2 * 1024 * 1024
-MAX_DEPTH = 32
-MAX_NODES = 200_000
+from .limits import MAX_BYTES, MAX_DEPTH, MAX_NODES  # noqa: E402
 
 _CORE_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
