@@ -63,7 +63,8 @@ def test_over_long_line_is_skipped_without_reading_it_whole():
 
 
 def test_flags_are_defaults_for_every_line():
-    r = cli("recommend", "--profiles", "-", "--ceap", "C6", stdin=b'{"lesion": "chronic-occlusion"}\n{"ceap": "C3"}\n')
+    r = cli("recommend", "--profiles", "-", "--all", "--ceap", "C6",
+            stdin=b'{"lesion": "chronic-occlusion"}\n{"ceap": "C3"}\n')
     rows = _lines(r.out)
     assert "svs-avf-2014-vlu/6.14" in rows[0]["applies"]
     assert "svs-avf-2014-vlu/6.14" not in rows[1]["applies"] + rows[1]["possible"]
@@ -72,9 +73,13 @@ def test_flags_are_defaults_for_every_line():
 def test_batch_and_single_profile_agree(kb):
     doc = {"ceap": "C6", "lesion": ["chronic-occlusion"], "factors": ["arterial-disease"], "abi": 0.4}
     single = json.loads(cli("recommend", "--profile", "-", "-f", "json", stdin=json.dumps(doc).encode()).out)
-    batch = _lines(cli("recommend", "--profiles", "-", stdin=json.dumps(doc).encode() + b"\n").out)[0]
+    batch = _lines(cli("recommend", "--profiles", "-", "--all", stdin=json.dumps(doc).encode() + b"\n").out)[0]
     assert batch["applies"] == [x["id"] for x in single["recommendations"] if x["status"] == "applies"]
     assert batch["possible"] == [x["id"] for x in single["recommendations"] if x["status"] == "possible"]
+    assert batch["possible_count"] == len(batch["possible"]) == single["summary"]["possible"]
+    partial = [x for x in single["recommendations"] if x["status"] == "possible" and x["matched"]]
+    assert batch["missing"] == sorted({m["fact"] for x in partial for m in x["missing"]})
+    assert "possible" not in _lines(cli("recommend", "--profiles", "-", stdin=json.dumps(doc).encode() + b"\n").out)[0]
 
 
 def test_memo_does_not_mix_up_threshold_sides():

@@ -4,9 +4,8 @@
 * Every input line gives exactly one output line, in input order, carrying its line number. A bad line gives an
   error object and the run goes on; the exit code is 1 at the end if any line was bad.
 * Output is written in whole lines only, so an interrupted run (Ctrl-C, ``| head``) leaves valid JSON Lines.
-* Speed: results depend on a profile only through its *equivalence class* (each numeric value matters only by
-  which side of each threshold in the knowledge base it falls on), so results are memoised per class in a bounded
-  cache; the line number and id are spliced into the cached JSON.
+* Speed: matching goes through the compiled index (index.py); the JSON of each distinct result is built once
+  (bounded memo) and the line number and id are spliced in.
 """
 
 from __future__ import annotations
@@ -16,103 +15,51 @@ import os
 import sys
 import time
 
-from .engine import in_range
 from .errors import InputError
-from .profile import RANGES
 
 from .limits import MAX_LINE  # noqa: E402
 CACHE_SIZE = 4096
-NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _ranges(engine) -> dict[str, list[dict]]:
-    """Every distinct numeric range used by a criterion, per field."""
-    out: dict[str, list[dict]] = {f: [] for f in NUMERIC}
-
-    def walk(when):
-        for k, v in when.items():
-            if k in out and v not in out[k]:
-                out[k].append(v)
-            elif k == "any_of":
-                for alt in v:
-                    walk(alt)
-
-    for r, _ in engine.compiled:
-        walk(r.when)
-    return out
-
-
 class BatchEvaluator:
-    """Evaluates profile documents (parsed JSON objects) to result fragments, with a bounded memo."""
+    """Profile documents (parsed JSON objects) -> JSON text of their result fields, through the compiled index."""
 
-    def __init__(self, engine, options: dict, defaults: dict | None = None):
-        from . import profile as profiles
+    def __init__(self, engine, options: dict, defaults: dict | None = None, with_possible: bool = False):
+        from .index import MatchIndex, ProfileParser, _Memo
 
-        self.engine, self.options, self.defaults = engine, options, defaults or {}
-        self.vocab = engine.kb.vocabulary
-        self.profiles = profiles
-        self.ranges = _ranges(engine)
-        self.cache: dict = {}
-
-    def _bucket(self, field: str, value):
-        """A numeric value -> which side of every threshold it lies on (validated like a profile would be)."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return ("raw", repr(value))  # not a number: let the profile builder report it
-        lo, hi = RANGES[field]
-        if not lo <= value <= hi or (field == "symptom_days" and not float(value).is_integer()):
-            return ("raw", repr(value))
-        return tuple(in_range(value, r) for r in self.ranges[field])
-
-    def key(self, doc: dict):
-        parts = []
-        for k in sorted(doc):
-            if k == "id":
-                continue
-            v = doc[k]
-            if k in NUMERIC and v is not None:
-                parts.append((k, self._bucket(k, v)))
-            elif isinstance(v, list):
-                parts.append((k, tuple(v) if all(isinstance(x, str) for x in v) else repr(v)))
-            elif isinstance(v, dict):
-                parts.append((k, repr(sorted(v.items(), key=repr))))
-            else:
-                parts.append((k, v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)))
-        return tuple(parts)
+        self.with_possible = with_possible
+        self.index = MatchIndex(engine, **options)
+        self.parser = ProfileParser(engine.kb.vocabulary)
+        self.defaults = defaults or {}
+        self.fragments = _Memo()
+        self.parts = _Memo()
 
     def fragment(self, doc: dict) -> tuple[bool, str]:
         """(ok, JSON text of the result fields) for one profile document."""
         if self.defaults:
             doc = {**self.defaults, **doc}
         try:
-            key = self.key(doc)
-            hit = self.cache.get(key)
-        except TypeError:  # unhashable oddities: evaluate without the memo
-            key, hit = None, None
-        if hit is not None:
-            return hit
-        try:
-            profile = self.profiles.from_mapping(self.vocab, doc)
-            result = self.engine.evaluate(profile, **self.options)
-            hit = (True, self._result_json(result))
+            profile = self.parser.parse(doc)
         except InputError as e:
-            hit = (False, '"status":"error","error":' + _dumps(str(e)))
-        if key is not None:
-            if len(self.cache) >= CACHE_SIZE:
-                self.cache.clear()
-            self.cache[key] = hit
+            return False, '"status":"error","error":' + _dumps(str(e))
+        ix = self.index
+        applies, possible, partial, entries = ix.match(profile)
+        key = (applies, possible, partial, tuple([e[4] for e in entries]))
+        hit = self.fragments.get(key)
+        if hit is None:  # a new result: build its JSON from parts memoised on their own
+            parts = self.parts
+            a = parts.get(("a", applies)) or parts.put(("a", applies), _dumps(ix.ids_of(applies)))
+            c = parts.get(("c", applies)) or parts.put(("c", applies), _dumps(ix.conflicts(applies)))
+            m = _dumps(list(ix.missing(entries, partial)))
+            pp = ""
+            if self.with_possible:
+                pp = parts.get(("p", possible)) or parts.put(("p", possible), _dumps(ix.ids_of(possible)))
+                pp = f',"possible":{pp}'
+            hit = self.fragments.put(key, (True, f'"status":"ok","covered":{"true" if applies else "false"},'
+                                              f'"applies":{a},"conflicts":{c},"possible_count":{possible.bit_count()}'
+                                              f'{pp},"missing":{m}'))
         return hit
-
-    @staticmethod
-    def _result_json(result) -> str:
-        applies = [m.rec.full_id for m in result.matches if m.status == "applies"]
-        possible = [m for m in result.matches if m.status == "possible"]
-        missing = list(dict.fromkeys(f for m in possible for f in m.missing))
-        conflicts = sorted({tuple(sorted((m.rec.full_id, c))) for m in result.matches for c in m.conflicts_with})
-        body = {"status": "ok", "covered": bool(applies), "applies": applies,
-                "possible": [m.rec.full_id for m in possible], "missing": missing,
-                "conflicts": [list(c) for c in conflicts]}
-        return _dumps(body)[1:-1]
 
 
 def _lines(stream):
@@ -179,10 +126,11 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def run_batch(engine, source: str, options: dict, defaults: dict | None = None, out=None) -> int:
+def run_batch(engine, source: str, options: dict, defaults: dict | None = None, out=None,
+              with_possible: bool = False) -> int:
     """Run batch mode; returns the exit code (0, or 1 if any line was bad)."""
     out = out or sys.stdout
-    ev = BatchEvaluator(engine, options, _defaults(defaults))
+    ev = BatchEvaluator(engine, options, _defaults(defaults), with_possible)
     try:
         stream = sys.stdin.buffer if source == "-" else open(source, "rb")
     except OSError as e:

@@ -116,7 +116,7 @@ def recommend(
             raise InputError("--profiles (batch) and --profile cannot be combined")
         from .batch import run_batch
 
-        raise typer.Exit(run_batch(engine, profiles, options, _flag_values(locals())))
+        raise typer.Exit(run_batch(engine, profiles, options, _flag_values(locals()), with_possible=show_all))
     fmt = _choice(fmt, list(RECOMMEND), "--format")
     raw: dict = {}
     if profile is not None:

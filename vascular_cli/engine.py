@@ -90,50 +90,68 @@ def in_range(value, r: dict) -> bool:
 
 
 class Criterion:
-    name = ""
+    """One compiled criterion. ``state`` is the fast three-valued answer (used by the index); ``eval`` adds the
+    human-readable finding (used for explanations)."""
 
-    def eval(self, p: Profile) -> Finding:  # pragma: no cover - interface
+    name = ""
+    requires = ""
+    fields: tuple[str, ...] = ()  # the profile fields it reads
+
+    def state(self, p: Profile) -> tuple[bool | None, tuple[str, ...]]:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def shown(self, p: Profile) -> str | None:
+        value = getattr(p, self.fields[0])
+        return None if value is None else str(value)
+
+    def eval(self, p: Profile) -> Finding:
+        state, missing = self.state(p)
+        return Finding(self.name, state, self.requires, self.shown(p), missing)
 
 
 class CeapCriterion(Criterion):
-    name = "ceap"
+    name, fields = "ceap", ("ceap",)
 
     def __init__(self, spec):
         self.allowed = ceap_set(spec)
         self.requires = ("CEAP " + f"{spec.get('min', 'C0')}-{spec.get('max', 'C6')}" if isinstance(spec, dict)
                          else "CEAP " + " or ".join(spec))
 
-    def eval(self, p):
+    def state(self, p):
         if p.ceap is None:
-            return Finding(self.name, None, self.requires, None, ("ceap",))
+            return None, ("ceap",)
         state = _membership(p.ceap.top, self.allowed, _ceap_leaves)
-        missing = tuple(f"ceap-subclass:{c}" for c in p.ceap.top if c in GROUPS) if state is None else ()
-        return Finding(self.name, state, self.requires, p.ceap.clinical, missing)
+        return state, tuple(f"ceap-subclass:{c}" for c in p.ceap.top if c in GROUPS) if state is None else ()
+
+    def shown(self, p):
+        return p.ceap.clinical if p.ceap else None
 
 
 class EtiologyCriterion(Criterion):
-    name = "etiology"
+    name, fields = "etiology", ("ceap",)
 
     def __init__(self, spec):
         self.allowed = frozenset(c for e in spec for c in _ceap_leaves(e))
         self.requires = "CEAP etiology " + " or ".join(spec)
 
-    def eval(self, p):
+    def state(self, p):
         if p.ceap is None or not p.ceap.etiology:
-            return Finding(self.name, None, self.requires, None, ("etiology",))
+            return None, ("etiology",)
         state = _membership(p.ceap.etiology, self.allowed, _ceap_leaves)
-        return Finding(self.name, state, self.requires, " ".join(p.ceap.etiology), () if state is not None else ("etiology",))
+        return state, () if state is not None else ("etiology",)
+
+    def shown(self, p):
+        return " ".join(p.ceap.etiology) if p.ceap and p.ceap.etiology else None
 
 
 class LesionCriterion(Criterion):
     """Lesions are findings: a profile's list is complete (unlisted = absent); no list at all = unknown."""
 
-    name = "lesion"
+    name, fields = "lesion", ("lesions",)
 
     def __init__(self, spec, vocab):
         form = {"any": spec} if isinstance(spec, list) else spec
-        self.leaves = lambda t: vocab.leaves.get("lesion", {}).get(t, frozenset((t,)))
+        self.table = vocab.leaves.get("lesion", {})
         self.any = vocab.expand("lesion", form["any"]) if "any" in form else None
         self.all = [vocab.expand("lesion", [t]) for t in form.get("all", ())]
         self.none = [vocab.expand("lesion", [t]) for t in form.get("none", ())]
@@ -146,9 +164,12 @@ class LesionCriterion(Criterion):
             bits.append("no lesion " + ", ".join(form["none"]))
         self.requires = "; ".join(bits)
 
-    def eval(self, p):
+    def leaves(self, term: str) -> frozenset:
+        return self.table.get(term) or frozenset((term,))
+
+    def state(self, p):
         if p.lesions is None:
-            return Finding(self.name, None, self.requires, None, ("lesion",))
+            return None, ("lesion",)
         states = []
         if self.any is not None:
             states.append(_membership(p.lesions, self.any, self.leaves))
@@ -157,14 +178,16 @@ class LesionCriterion(Criterion):
             present = _membership(p.lesions, s, self.leaves)
             states.append(None if present is None else not present)
         state = _and(states)
-        return Finding(self.name, state, self.requires, ", ".join(p.lesions) or "none",
-                       ("lesion",) if state is None else ())
+        return state, ("lesion",) if state is None else ()
+
+    def shown(self, p):
+        return None if p.lesions is None else ", ".join(p.lesions) or "none"
 
 
 class FactorCriterion(Criterion):
     """Factors are yes/no facts; a factor the profile does not mention is unknown, never 'no'."""
 
-    name = "factors"
+    name, fields = "factors", ("factors",)
 
     def __init__(self, spec):
         self.all, self.any, self.none = (tuple(spec.get(k, ())) for k in ("all", "any", "none"))
@@ -173,45 +196,57 @@ class FactorCriterion(Criterion):
         self.requires = "factors " + "; ".join(bits)
         self.names = self.all + self.any + self.none
 
-    def eval(self, p):
+    def state(self, p):
         f = p.factors
-        states = [f.get(n) for n in self.all]
+        unknown = False
+        for n in self.all:
+            v = f.get(n)
+            if v is False:
+                return False, ()
+            unknown |= v is None
+        for n in self.none:
+            v = f.get(n)
+            if v is True:
+                return False, ()
+            unknown |= v is None
         if self.any:
-            states.append(_or(f.get(n) for n in self.any))
-        states += [None if f.get(n) is None else not f[n] for n in self.none]
-        state = _and(states)
-        given = [f"{n}={'yes' if f[n] else 'no'}" for n in self.names if n in f]
-        missing = ()
-        if state is None:
-            missing = tuple(f"factor:{n}" for n in self.names if n not in f)
-        return Finding(self.name, state, self.requires, ", ".join(given) or None, missing)
+            values = [f.get(n) for n in self.any]
+            if True not in values:
+                if None not in values:
+                    return False, ()
+                unknown = True
+        return (None, tuple(f"factor:{n}" for n in self.names if n not in f)) if unknown else (True, ())
+
+    def shown(self, p):
+        given = [f"{n}={'yes' if p.factors[n] else 'no'}" for n in self.names if n in p.factors]
+        return ", ".join(given) or None
 
 
 class ChoiceCriterion(Criterion):
     def __init__(self, name, spec):
-        self.name, self.allowed = name, frozenset(spec)
+        self.name, self.fields, self.allowed = name, (name,), frozenset(spec)
         self.requires = f"{name.replace('_', ' ')} " + " or ".join(spec)
 
-    def eval(self, p):
+    def state(self, p):
         value = getattr(p, self.name)
-        if value is None:
-            return Finding(self.name, None, self.requires, None, (self.name,))
-        return Finding(self.name, value in self.allowed, self.requires, value)
+        return (None, (self.name,)) if value is None else (value in self.allowed, ())
 
 
 class RangeCriterion(Criterion):
     UNITS = {"symptom_days": " days", "ankle_pressure": " mm Hg", "toe_pressure": " mm Hg", "abi": ""}
 
     def __init__(self, name, spec):
-        self.name, self.range = name, dict(spec)
+        self.name, self.fields, self.range = name, (name,), dict(spec)
         label = {"abi": "ABI", "symptom_days": "symptom days"}.get(name, name.replace("_", " "))
         self.requires = f"{label} {_fmt_range(spec, self.UNITS[name])}"
 
-    def eval(self, p):
+    def state(self, p):
         value = getattr(p, self.name)
-        if value is None:
-            return Finding(self.name, None, self.requires, None, (self.name,))
-        return Finding(self.name, in_range(value, self.range), self.requires, f"{value:g}")
+        return (None, (self.name,)) if value is None else (in_range(value, self.range), ())
+
+    def shown(self, p):
+        value = getattr(p, self.name)
+        return None if value is None else f"{value:g}"
 
 
 class AnyOfCriterion(Criterion):
@@ -220,19 +255,23 @@ class AnyOfCriterion(Criterion):
     def __init__(self, alternatives, vocab):
         self.alternatives = [compile_criteria(a, vocab) for a in alternatives]
         self.requires = "any of: " + " | ".join(" and ".join(c.requires for c in alt) for alt in self.alternatives)
+        self.fields = tuple(sorted({f for alt in self.alternatives for c in alt for f in c.fields}))
 
-    def eval(self, p):
-        results = [[c.eval(p) for c in alt] for alt in self.alternatives]
-        states = [_and(f.state for f in alt) for alt in results]
+    def state(self, p):
+        results = [[c.state(p) for c in alt] for alt in self.alternatives]
+        states = [_and(s for s, _ in alt) for alt in results]
         state = _or(states)
         missing: dict[str, None] = {}
         if state is None:
             for alt, s in zip(results, states):
                 if s is None:
-                    for f in alt:
-                        missing.update(dict.fromkeys(f.missing))
-        given = [f"{f.criterion}: {f.profile}" for alt in results for f in alt if f.profile is not None]
-        return Finding(self.name, state, self.requires, "; ".join(dict.fromkeys(given)) or None, tuple(missing))
+                    for _, m in alt:
+                        missing.update(dict.fromkeys(m))
+        return state, tuple(missing)
+
+    def shown(self, p):
+        given = [f"{c.name}: {c.shown(p)}" for alt in self.alternatives for c in alt if c.shown(p) is not None]
+        return "; ".join(dict.fromkeys(given)) or None
 
 
 def compile_criteria(when, vocab) -> list[Criterion]:

@@ -1,0 +1,68 @@
+"""The compiled index (batch fast path) agrees with the engine (explained path) on every profile."""
+
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vascular_cli
+from vascular_cli.engine import Engine
+from vascular_cli.index import MatchIndex, ProfileParser
+from vascular_cli.profile import from_mapping
+
+KB = vascular_cli.load()
+ENGINE = Engine(KB)
+INDEX = MatchIndex(ENGINE)
+PARSER = ProfileParser(KB.vocabulary)
+LESIONS = sorted(KB.vocabulary.terms["lesion"])
+FACTORS = sorted(KB.vocabulary.terms["factor"])
+CEAP = ["C0", "C1", "C2", "C2r", "C2,s", "C2,a Ep", "C3", "C3 Ep As Pr", "C4", "C4a", "C4b", "C4c", "C5", "C6",
+        "C6r", "C6,s Es Ad Pr,o", "C6 Esi", "C2,4a,5"]
+
+PROFILES = st.fixed_dictionaries({}, optional={
+    "ceap": st.sampled_from(CEAP),
+    "lesion": st.lists(st.sampled_from(LESIONS), max_size=3),
+    "bleeding_risk": st.sampled_from(["low", "moderate", "high"]),
+    "severity": st.sampled_from(["mild", "moderate", "severe"]),
+    "symptom_days": st.integers(0, 400),
+    "abi": st.floats(0, 3, allow_nan=False),
+    "ankle_pressure": st.integers(0, 200),
+    "toe_pressure": st.integers(0, 200),
+    "factors": st.dictionaries(st.sampled_from(FACTORS), st.booleans(), max_size=5),
+})
+
+
+def _engine_view(profile):
+    result = ENGINE.evaluate(profile)
+    applies = [m.rec.full_id for m in result.by_status("applies")]
+    possible = [m.rec.full_id for m in result.by_status("possible")]
+    partial = [m for m in result.by_status("possible") if m.matched]
+    missing = sorted({f for m in partial for f in m.missing})
+    return applies, possible, missing
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PROFILES)
+def test_index_matches_engine(doc):
+    try:
+        profile = from_mapping(KB.vocabulary, doc)
+    except vascular_cli.InputError:
+        return
+    fast = PARSER.parse(doc)
+    assert fast == profile
+    applies, possible, partial, entries = INDEX.match(fast)
+    assert (INDEX.ids_of(applies), INDEX.ids_of(possible), list(INDEX.missing(entries, partial))) == \
+        _engine_view(profile)
+
+
+def test_memoised_results_stay_correct_over_many_profiles():
+    rng = random.Random(7)
+    for _ in range(300):
+        doc = {"ceap": rng.choice(CEAP), "lesion": rng.sample(LESIONS, 2), "symptom_days": rng.randint(0, 30),
+               "factors": {f: rng.random() < 0.5 for f in rng.sample(FACTORS, 3)}}
+        try:
+            profile = from_mapping(KB.vocabulary, doc)
+        except vascular_cli.InputError:
+            continue
+        applies, possible, partial, entries = INDEX.match(PARSER.parse(doc))
+        assert (INDEX.ids_of(applies), INDEX.ids_of(possible)) == _engine_view(profile)[:2]

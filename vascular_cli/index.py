@@ -1,0 +1,235 @@
+"""A compiled index for high-throughput matching (batch mode).
+
+The engine (engine.py) evaluates every criterion of every recommendation and explains each finding; that is the
+right tool for one profile. For a registry of profiles the index answers the same question - which recommendations
+apply, which are possible and which facts they miss - without scanning the criteria:
+
+* Recommendations are numbered in output order; a set of them is an int bitmask.
+* Criteria are grouped by the profile fields they read (CEAP; lesions; factors; bleeding risk; each numeric field;
+  each ``any_of`` with its own fields). For each group, a memo maps the profile's values of those fields (numeric
+  values reduced to which side of each knowledge-base threshold they lie) to two masks - where a criterion of the
+  group is false, and where one is unknown - plus, per missing fact, the mask of recommendations that miss it.
+* A profile's result is then a few dict lookups and bit operations: applies = ~false & ~unknown, possible =
+  unknown & ~false. Profile parsing is memoised per field the same way.
+
+tests/test_index.py checks against the engine that both give the same statuses and missing facts.
+"""
+
+from __future__ import annotations
+
+from .engine import in_range
+from .errors import InputError
+
+NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
+MEMO_LIMIT = 50_000  # entries per memo; a full memo is cleared (memory stays bounded whatever the input size)
+
+
+class _Memo(dict):
+    def put(self, key, value):
+        if len(self) >= MEMO_LIMIT:
+            self.clear()
+        self[key] = value
+        return value
+
+
+class MatchIndex:
+    def __init__(self, engine, include_superseded: bool = False, sources=None):
+        scope = engine.select(include_superseded, sources)
+        scope.sort(key=lambda rc: engine.sort_key[rc[0].full_id])
+        self.recs = [r for r, _ in scope]
+        self.ids = [r.full_id for r in self.recs]
+        self.all = (1 << len(scope)) - 1
+        groups: dict[tuple[str, ...], list] = {}
+        for bit, (_, criteria) in enumerate(scope):
+            for c in criteria:
+                groups.setdefault(c.fields, []).append((1 << bit, c))
+        self.groups = [(fields, _factor_names(members), members, _Memo()) for fields, members in sorted(groups.items())]
+        self.ranges: dict[str, list] = {f: [] for f in NUMERIC}
+        for r in self.recs:
+            _collect_ranges(r.when, self.ranges)
+        self.buckets = {f: _Memo() for f in NUMERIC}
+        related = engine.related
+        self.pairs = [(1 << i, 1 << j, a.full_id, b.full_id)
+                      for i, a in enumerate(self.recs) for j, b in enumerate(self.recs) if i < j
+                      and a.kind == b.kind == "recommendation" and a.direction and b.direction
+                      and a.direction != b.direction and related(a.action, b.action)]
+        self.conflict_memo = _Memo()
+
+    def _bucket(self, field: str, value):
+        if value is None:
+            return None
+        memo = self.buckets[field]
+        hit = memo.get(value)
+        if hit is None:
+            hit = memo.put(value, tuple(in_range(value, r) for r in self.ranges[field]))
+        return hit
+
+    def match(self, p):
+        """(applies mask, possible mask, signature) for a profile. The signature names the memo entries that hold
+        its missing facts; ``missing(sig_entries, possible)`` expands them only when a result is new."""
+        ceap, lesions = (p.ceap.raw if p.ceap is not None else None), p.lesions
+        fk = {"ceap": ceap, "lesions": lesions, "bleeding_risk": p.bleeding_risk, "severity": p.severity}
+        for f in NUMERIC:
+            v = getattr(p, f)
+            fk[f] = None if v is None else self._bucket(f, v)
+        factors = p.factors
+        false = unknown = touched = 0
+        pending = []
+        for fields, names, members, memo in self.groups:
+            if names:  # a group reading factors: key on the factors it reads only
+                key = (tuple(sorted([kv for kv in factors.items() if kv[0] in names])) if factors else (),
+                       *[fk[f] for f in fields if f != "factors"])
+            elif len(fields) == 1:
+                key = fk[fields[0]]
+            else:
+                key = tuple([fk[f] for f in fields])
+            entry = memo.get(key)
+            if entry is None:
+                entry = memo.put(key, _evaluate(members, p))
+            false |= entry[0]
+            touched |= entry[5]
+            if entry[1]:
+                unknown |= entry[1]
+                pending.append(entry)
+        possible = unknown & ~false
+        partial = possible & touched  # possible and partly matched: the ones whose missing facts are reported
+        entries = tuple(e for e in pending if e[1] & partial)
+        return self.all & ~false & ~unknown, possible, partial, entries
+
+    @staticmethod
+    def missing(entries, possible: int) -> tuple[str, ...]:
+        """The facts the given (possible) recommendations miss, sorted."""
+        out: set[str] = set()
+        for e in entries:
+            overlap = e[1] & possible
+            facts = e[3].get(overlap)
+            if facts is None:
+                facts = e[3].put(overlap, frozenset(f for f, m in e[2] if m & overlap))
+            out |= facts
+        return tuple(sorted(out))
+
+    def ids_of(self, mask: int) -> list[str]:
+        ids = []
+        while mask:
+            low = mask & -mask
+            ids.append(self.ids[low.bit_length() - 1])
+            mask ^= low
+        return ids
+
+    def conflicts(self, applies: int) -> list[list[str]]:
+        hit = self.conflict_memo.get(applies)
+        if hit is None:
+            found = sorted(sorted((a, b)) for ma, mb, a, b in self.pairs if applies & ma and applies & mb)
+            hit = self.conflict_memo.put(applies, found)
+        return hit
+
+
+def _factor_names(members) -> frozenset:
+    """Every factor name read by a group's criteria (any_of alternatives included)."""
+    names: set[str] = set()
+    todo = [c for _, c in members]
+    while todo:
+        c = todo.pop()
+        names.update(getattr(c, "names", ()))
+        for alt in getattr(c, "alternatives", ()):
+            todo.extend(alt)
+    return frozenset(names)
+
+
+_SERIAL = iter(range(1 << 62))
+
+
+def _evaluate(members, profile):
+    false = unknown = true = 0
+    facts: dict[str, int] = {}
+    for bit, criterion in members:
+        state, missing = criterion.state(profile)
+        if state is True:
+            true |= bit
+        elif state is False:
+            false |= bit
+        else:
+            unknown |= bit
+            for fact in missing:
+                facts[fact] = facts.get(fact, 0) | bit
+    # serial: the entry's identity in result memos; true: recommendations with a matched criterion in this group
+    return false, unknown, tuple(facts.items()), _Memo(), next(_SERIAL), true
+
+
+def _collect_ranges(when, out) -> None:
+    for k, v in when.items():
+        if k in out and v not in out[k]:
+            out[k].append(v)
+        elif k == "any_of":
+            for alt in v:
+                _collect_ranges(alt, out)
+
+
+class ProfileParser:
+    """Profile documents -> Profile, memoising each field's parsing (the same rules as profile.build, which it
+    calls on every memo miss; a document with any error is re-read by profile.from_mapping for the exact message)."""
+
+    def __init__(self, vocab):
+        from . import profile
+
+        self.vocab, self.profile = vocab, profile
+        self.fields = frozenset(profile.FIELDS)
+        self.memos = {k: _Memo() for k in ("ceap", "lesion", "bleeding_risk", "severity", "factors")}
+
+    def _field(self, name: str, value):
+        key = tuple(value) if isinstance(value, list) else (
+            tuple(sorted(value.items(), key=repr)) if isinstance(value, dict) else value)
+        try:
+            hit = self.memos[name].get(key)
+        except TypeError:  # unhashable (nested lists...): let the full parser report it
+            return None
+        if hit is None:
+            try:
+                built = self.profile.build(self.vocab, **{name: value})
+                hit = (built, None)
+            except InputError as e:
+                hit = (None, e)
+            self.memos[name].put(key, hit)
+        return hit[0]
+
+    def parse(self, doc: dict):
+        if not doc.keys() <= self.fields:
+            return self.profile.from_mapping(self.vocab, doc)
+        values: dict = {}
+        factors: dict = {}
+        for name in ("ceap", "lesion", "bleeding_risk", "severity", "factors"):
+            raw = doc.get(name)
+            if raw is None:
+                continue
+            built = self._field(name, raw)
+            if built is None:
+                return self.profile.from_mapping(self.vocab, doc)
+            if name == "ceap":
+                values["ceap"] = built.ceap
+                symptomatic = built.factors.get("symptomatic")
+                if symptomatic is not None:
+                    factors["symptomatic"] = symptomatic
+            elif name == "lesion":
+                values["lesions"] = built.lesions
+            elif name == "factors":
+                for k, v in built.factors.items():
+                    if factors.get(k, v) != v:
+                        return self.profile.from_mapping(self.vocab, doc)  # ceap s/a contradicts a factor
+                    factors[k] = v
+            else:
+                values[name] = getattr(built, name)
+        for name in NUMERIC:
+            raw = doc.get(name)
+            if raw is None:
+                continue
+            lo, hi = self.profile.RANGES[name]
+            ok = (type(raw) is int or (type(raw) is float and raw == raw and name != "symptom_days")) and lo <= raw <= hi
+            if not ok:
+                return self.profile.from_mapping(self.vocab, doc)
+            values[name] = raw if name == "symptom_days" else float(raw)
+        ident = doc.get("id")
+        if ident is not None and not isinstance(ident, (str, int)):
+            return self.profile.from_mapping(self.vocab, doc)
+        from .model import Profile
+
+        return Profile(factors=dict(sorted(factors.items())), id=None if ident is None else str(ident), **values)
