@@ -32,8 +32,8 @@ class BatchEvaluator:
         self.index = MatchIndex(engine, **options)
         self.parser = ProfileParser(engine.kb.vocabulary)
         self.defaults = defaults or {}
-        self.fragments = _Memo()
-        self.parts = _Memo()
+        self.fragments = _Memo(4096)  # whole results (JSON text)
+        self.parts = _Memo(4096)  # id lists and conflicts
 
     def fragment(self, doc: dict) -> tuple[bool, str]:
         """(ok, JSON text of the result fields) for one profile document."""

@@ -17,19 +17,42 @@ tests/test_index.py checks against the engine that both give the same statuses a
 
 from __future__ import annotations
 
+import sys
+
 from .engine import in_range
 from .errors import InputError
 
 NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
-MEMO_LIMIT = 50_000  # entries per memo; a full memo is cleared (memory stays bounded whatever the input size)
+MEMO_LIMIT = 4096  # entries per memo; a full memo is cleared (memory stays bounded whatever the input size)
 
 
-class _Memo(dict):
+class _Memo:
+    """A bounded memo with two generations: when the newer one is full, the older is dropped and the newer becomes
+    the older. Hot entries survive (a hit in the older generation is copied forward); memory stays bounded."""
+
+    __slots__ = ("new", "old", "limit")
+
+    def __init__(self, limit: int = MEMO_LIMIT):
+        self.new: dict = {}
+        self.old: dict = {}
+        self.limit = limit
+
+    def get(self, key):
+        hit = self.new.get(key)
+        if hit is None:
+            hit = self.old.get(key)
+            if hit is not None:
+                self.put(key, hit)
+        return hit
+
     def put(self, key, value):
-        if len(self) >= MEMO_LIMIT:
-            self.clear()
-        self[key] = value
+        if len(self.new) >= self.limit:
+            self.old, self.new = self.new, {}
+        self.new[key] = value
         return value
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.old)
 
 
 class MatchIndex:
@@ -102,10 +125,7 @@ class MatchIndex:
         out: set[str] = set()
         for e in entries:
             overlap = e[1] & possible
-            facts = e[3].get(overlap)
-            if facts is None:
-                facts = e[3].put(overlap, frozenset(f for f, m in e[2] if m & overlap))
-            out |= facts
+            out.update(f for f, m in e[2] if m & overlap)
         return tuple(sorted(out))
 
     def ids_of(self, mask: int) -> list[str]:
@@ -137,6 +157,7 @@ def _factor_names(members) -> frozenset:
 
 
 _SERIAL = iter(range(1 << 62))
+_intern = sys.intern
 
 
 def _evaluate(members, profile):
@@ -151,9 +172,10 @@ def _evaluate(members, profile):
         else:
             unknown |= bit
             for fact in missing:
+                fact = _intern(fact)
                 facts[fact] = facts.get(fact, 0) | bit
     # serial: the entry's identity in result memos; true: recommendations with a matched criterion in this group
-    return false, unknown, tuple(facts.items()), _Memo(), next(_SERIAL), true
+    return false, unknown, tuple(facts.items()), None, next(_SERIAL), true
 
 
 def _collect_ranges(when, out) -> None:
