@@ -218,7 +218,8 @@ def list_(
 
     table = Table(title="Loaded guideline documents", expand=False)
     for col in ("id", "body", "year", "status", "recommendations", "unverified numbers"):
-        table.add_column(col, justify="right" if col in ("year", "recommendations", "unverified numbers") else "left")
+        table.add_column(col, justify="right" if col in ("year", "recommendations", "unverified numbers") else "left",
+                         no_wrap=col == "id")
     for r in rows:
         status = r["status"] + (f" by {r['superseded_by']}" if r["superseded_by"] else "")
         table.add_row(r["id"], r["body"], str(r["year"]), status, str(r["recommendations"]), str(r["unverified_numbers"]))
@@ -234,6 +235,7 @@ def show(
     """Everything known about one recommendation: grade, source, criteria, certainty."""
     import json
 
+    from .loader import plain
     from .render.common import clean, grade, number
     from .suggest import did_you_mean
 
@@ -253,7 +255,7 @@ def show(
            "direction": r.direction, "grade": gr["display"], "strength": gr["strength"], "evidence": gr["evidence"],
            "rating": r.rating, "rrl": r.rrl, "grade_conflict": r.grade_conflict, "certainty": r.certainty,
            "uncertain": r.uncertain, "source": r.source, "source_reliability": r.source_reliability,
-           "note": r.note, "when": _plain(r.when)}
+           "note": r.note, "when": plain(r.when)}
     if fmt == "json":
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return
@@ -263,23 +265,15 @@ def show(
              f"  number:      {number(r)}" + (f" - {r.number_basis}" if r.number_basis else ""),
              f"  locator:     {r.locator}",
              f"  action:      {r.action}",
-             f"  when:        {json.dumps(_plain(r.when), ensure_ascii=False)}",
+             f"  when:        {json.dumps(plain(r.when), ensure_ascii=False)}",
              f"  certainty:   {r.certainty}" + (f" - {r.uncertain}" if r.uncertain else ""),
              f"  source:      {r.source or '-'} ({r.source_reliability or '-'})",
              f"  citation:    {r.guideline.citation}" + (f" doi:{r.guideline.doi}" if r.guideline.doi else "")]
     if r.grade_conflict:
-        lines.append(f"  disputed:    {json.dumps(_plain(r.grade_conflict), ensure_ascii=False)}")
+        lines.append(f"  disputed:    {json.dumps(plain(r.grade_conflict), ensure_ascii=False)}")
     if r.note:
         lines.append(f"  note:        {r.note}")
     print("\n".join(clean(line) for line in lines))
-
-
-def _plain(v):
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    return v
 
 
 @command()

@@ -7,7 +7,7 @@ is *possible* when none is False and some are unknown, and is *not applicable* o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .ceap import GROUPS
 from .model import COMMON_ORDER, Finding, Match, Profile, Recommendation
@@ -299,8 +299,7 @@ def status_of(findings) -> str:
     return "applies" if state is True else "possible" if state is None else "not-applicable"
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     profile: Profile
     guidelines: tuple
     matches: tuple[Match, ...]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .model import Guideline, GradeCode, GradingSystem, Problem, Recommendation, Term
@@ -32,25 +31,27 @@ def bundled_dir() -> Path:
     return Path(str(resources.files("vascular_cli") / "guidelines"))
 
 
-@dataclass
 class SourceFile:
-    """One file as read: its display path, bytes, sha256 and parsed tree (None when unreadable)."""
+    """One file as read: its display path, sha256, parsed tree (None when unreadable) and kind."""
 
-    path: str
-    sha256: str
-    tree: object = None
-    kind: str | None = None  # guideline | vocabulary | grading
+    __slots__ = ("path", "sha256", "tree", "kind")
+
+    def __init__(self, path: str, sha256: str, tree=None, kind: str | None = None):
+        self.path, self.sha256, self.tree, self.kind = path, sha256, tree, kind  # kind: guideline|vocabulary|grading
 
 
-@dataclass
 class KnowledgeBase:
-    vocabulary: Vocabulary
-    grading: dict[str, GradingSystem]
-    guidelines: tuple[Guideline, ...]
-    recommendations: tuple[Recommendation, ...]
-    problems: list[Problem] = field(default_factory=list)
-    files: tuple[SourceFile, ...] = ()
-    read: int = 0  # files read, including the ones that could not be parsed
+    """Everything loaded: vocabulary, grading systems, documents, recommendations, and the problems found."""
+
+    __slots__ = ("vocabulary", "grading", "guidelines", "recommendations", "problems", "files", "read")
+
+    def __init__(self, vocabulary: Vocabulary, grading: dict[str, GradingSystem], guidelines: tuple[Guideline, ...],
+                 recommendations: tuple[Recommendation, ...], problems: list[Problem] | None = None,
+                 files: tuple[SourceFile, ...] = (), read: int = 0):
+        self.vocabulary, self.grading, self.guidelines = vocabulary, grading, guidelines
+        self.recommendations, self.files = recommendations, files
+        self.problems = [] if problems is None else problems
+        self.read = read  # files read, including the ones that could not be parsed
 
     @property
     def errors(self) -> list[Problem]:

@@ -11,7 +11,6 @@ from typing import Any, Mapping, NamedTuple
 Tri = bool | None  # three-valued logic: True, False, None (= unknown)
 
 CERTAINTY = ("verified", "verified-content", "secondary", "uncertain", "seed-only")
-STATUSES = ("applies", "possible", "not-applicable")
 COMMON_ORDER = {"strong": 0, "conditional": 1, "weak": 2, None: 3}
 
 

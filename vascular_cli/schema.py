@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .model import CERTAINTY
 from .yamlio import YMap, YSeq, key_mark, value_mark
 
 ID = r"^[a-z0-9][a-z0-9-]*$"
@@ -98,19 +99,6 @@ def _criteria(nested: bool) -> Map:
 
 CRITERIA = _criteria(True)
 
-PROFILE = Map(fields={
-    "id": Str(nullable=True),
-    "ceap": Str(nullable=True),
-    "lesion": OneOf(seq=Seq(Str()), scalar=Str(), nullable=True),
-    "bleeding_risk": Str(nullable=True),
-    "severity": Str(nullable=True),
-    "symptom_days": Int(min=0, max=36500, nullable=True),
-    "factors": OneOf(seq=Seq(Str()), map=Map(values=Bool()), nullable=True),
-    "abi": Num(min=0, max=3, nullable=True),
-    "ankle_pressure": Num(min=0, max=400, nullable=True),
-    "toe_pressure": Num(min=0, max=400, nullable=True),
-})
-
 RECOMMENDATION = Map(
     required=("id", "locator", "statement", "action", "direction", "strength", "evidence", "certainty", "when",
               "number", "number_verified"),
@@ -133,7 +121,7 @@ RECOMMENDATION = Map(
         "rrl": Str(nullable=True),
         "grade_conflict": Map(fields={"strength": Str(), "evidence": Str(), "rating": Int(min=1, max=9),
                                       "source": Str()}, required=("source",), nullable=True),
-        "certainty": Str(enum=("verified", "verified-content", "secondary", "uncertain", "seed-only")),
+        "certainty": Str(enum=CERTAINTY),
         "uncertain": Str(nullable=True),
         "source": Str(),
         "source_reliability": Str(),

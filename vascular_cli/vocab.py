@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from .model import Term
 
@@ -11,11 +10,10 @@ KINDS = ("lesion", "factor", "action", "bleeding-risk", "severity")
 HIERARCHICAL = ("lesion", "factor", "action")
 
 
-@dataclass(frozen=True)
-class Vocabulary:
+class Vocabulary(NamedTuple):
     terms: Mapping[str, Mapping[str, Term]]  # kind -> name -> Term
-    aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # kind -> alias -> name
-    leaves: Mapping[str, Mapping[str, frozenset]] = field(default_factory=dict)  # kind -> name -> itself + narrower
+    aliases: Mapping[str, Mapping[str, str]] = {}  # kind -> alias -> name
+    leaves: Mapping[str, Mapping[str, frozenset]] = {}  # kind -> name -> itself + narrower
 
     @classmethod
     def build(cls, terms: Mapping[str, Mapping[str, Term]]) -> "Vocabulary":

@@ -223,10 +223,3 @@ def loads(text: str):
     except yaml.YAMLError as e:
         raise YAMLProblem("VG001", f"YAML error: {e}") from None
     return None if root is _NOTHING else root
-
-
-def read(path) -> tuple[bytes, object]:
-    """Read a file; return (raw bytes, parsed value). Raises YAMLProblem or OSError."""
-    with open(path, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
-    return data, loads(decode(data))

@@ -105,12 +105,15 @@ def profile_line(p) -> str:
 NOTHING = "No recommendation in the loaded guidelines covers this profile."
 
 
-def split_possible(matches):
-    """Possible items with at least one matched criterion, and those the profile says nothing about at all
-    (every criterion unknown): the latter are summarised by default, never dropped."""
-    partial = [m for m in matches if m.status == "possible" and m.matched]
-    unassessed = [m for m in matches if m.status == "possible" and not m.matched]
-    return partial, unassessed
+def status_groups(result, full: bool):
+    """[(status, matches)] to show, and the possible items the profile says nothing about at all (every criterion
+    unknown): by default those are summarised (unassessed_line), never dropped; ``full`` lists everything."""
+    possible = result.by_status("possible")
+    unassessed = [] if full else [m for m in possible if not m.matched]
+    groups = [("applies", result.by_status("applies")), ("possible", [m for m in possible if m not in unassessed])]
+    if full:
+        groups.append(("not-applicable", result.by_status("not-applicable")))
+    return groups, unassessed
 
 
 def unassessed_line(unassessed) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .. import DISCLAIMER
 from ..engine import supply
-from .common import NOTHING, grade, md, number, profile_line, split_possible, unassessed_line
+from .common import NOTHING, grade, md, number, profile_line, status_groups, unassessed_line
+
+TITLES = {"applies": "Applies", "possible": "Possible (missing facts)", "not-applicable": "Not applicable"}
 
 
 def render(kb, result, out, *, include_all: bool = False, explain: bool = False) -> None:
@@ -13,23 +15,18 @@ def render(kb, result, out, *, include_all: bool = False, explain: bool = False)
     if not result.covered:
         w(f"**{NOTHING}**\n\n")
     full = include_all or explain
-    partial, unassessed = split_possible(result.matches)
-    groups = [("applies", result.by_status("applies")),
-              ("possible", result.by_status("possible") if full else partial)]
-    if full:
-        groups.append(("not-applicable", result.by_status("not-applicable")))
-    titles = {"applies": "Applies", "possible": "Possible (missing facts)", "not-applicable": "Not applicable"}
+    groups, unassessed = status_groups(result, full)
     for status, matches in groups:
         if not matches:
             continue
-        w(f"## {titles[status]} ({len(matches)})\n\n")
+        w(f"## {TITLES[status]} ({len(matches)})\n\n")
         w("| Source | Grade | Common | Recommendation | Why |\n|---|---|---|---|---|\n")
         for m in matches:
             w(_row(kb, m) + "\n")
         w("\n")
         if status == "applies":
             _conflicts(kb, result, w)
-    if unassessed and not full:
+    if unassessed:
         w(f"*{md(unassessed_line(unassessed))}*\n\n")
     w("Sources: " + "; ".join(f"{md(g.citation)} (sha256 {g.sha256[:12]})" for g in result.guidelines) + "\n\n")
     w(f"*{md(DISCLAIMER)}*\n")

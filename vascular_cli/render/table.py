@@ -10,7 +10,7 @@ from rich.text import Text
 
 from .. import DISCLAIMER
 from ..engine import supply
-from .common import NOTHING, clean, grade, number, profile_line, split_possible, unassessed_line
+from .common import NOTHING, clean, grade, number, profile_line, status_groups, unassessed_line
 
 WIDE = 100
 STATUS_STYLE = {"applies": "bold green", "possible": "bold yellow", "not-applicable": "bold red"}
@@ -128,11 +128,7 @@ def render(kb, result, out, *, include_all: bool = False, explain: bool = False,
     if not result.covered:
         console.print(_t(NOTHING, "bold red"))
     full = include_all or explain
-    partial, unassessed = split_possible(result.matches)
-    groups = [("applies", result.by_status("applies")),
-              ("possible", result.by_status("possible") if full else partial)]
-    if full:
-        groups.append(("not-applicable", result.by_status("not-applicable")))
+    groups, unassessed = status_groups(result, full)
     for status, matches in groups:
         if not matches:
             continue
@@ -143,7 +139,7 @@ def render(kb, result, out, *, include_all: bool = False, explain: bool = False,
             conflicts = _conflicts(kb, result)
             if conflicts is not None:
                 console.print(conflicts)
-    if unassessed and not full:
+    if unassessed:
         console.print(_t(unassessed_line(unassessed), "yellow"))
     hidden = len(result.by_status("not-applicable"))
     if hidden and not (include_all or explain):
