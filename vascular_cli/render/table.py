@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -88,9 +89,7 @@ def _stacked(kb, matches, explain: bool) -> Group:
         head.append(_grade(kb, r))
         head.append(_t(" · "))
         head.append(_t(" ".join(_common(kb, r).plain.split()), "red" if r.direction == "against" else ""))
-        body = _body(kb, m, explain)
-        body.pad_left(2)
-        parts += [head, body, Text("")]
+        parts += [head, Padding(_body(kb, m, explain), (0, 0, 1, 2), expand=False)]
     return Group(*parts)
 
 
