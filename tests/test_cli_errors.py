@@ -119,3 +119,12 @@ def test_invalid_knowledge_is_refused_with_locations(tmp_path):
     assert r.code == 1
     assert "bad.yaml:10:13: VG006 unknown action 'venous-stent' (did you mean 'venous-stenting'?)" in r.err
     assert r.err.strip().endswith("run 'vascular validate' on the guideline files for the full report")
+
+
+def test_factor_options_are_merged_over_the_profile_documents_factors():
+    import json
+
+    r = cli("recommend", "--profile", "-", "--factor", "malignancy=no", "--factor", "pregnancy", "-f", "json",
+            stdin=b"ceap: C6\nfactors: {malignancy: true, arterial-disease: false}\n")
+    assert r.code == 0, r
+    assert json.loads(r.out)["profile"]["factors"] == {"arterial-disease": False, "malignancy": False, "pregnancy": True}

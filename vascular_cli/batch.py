@@ -130,7 +130,7 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
               with_possible: bool = False) -> int:
     """Run batch mode; returns the exit code (0, or 1 if any line was bad)."""
     out = out or sys.stdout
-    ev = BatchEvaluator(engine, options, _defaults(defaults), with_possible)
+    ev = BatchEvaluator(engine, options, defaults, with_possible)
     try:
         stream = sys.stdin.buffer if source == "-" else open(source, "rb")
     except OSError as e:
@@ -209,8 +209,3 @@ class _StopFlag:
     def restore(self) -> None:
         if self._old is not None:
             self._signal.signal(self._signal.SIGINT, self._old)
-
-
-def _defaults(flags: dict | None) -> dict:
-    """Options given next to --profiles apply to every line unless the line sets the field itself."""
-    return {k: v for k, v in (flags or {}).items() if v is not None}

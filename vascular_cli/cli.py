@@ -107,16 +107,19 @@ def recommend(
     from .engine import Engine
     from .render import RECOMMEND, get
 
+    given = dict(ceap=ceap, lesion=lesion or None, bleeding_risk=bleeding_risk, severity=severity,
+                 symptom_days=symptom_days, factors=factor or None, abi=abi, ankle_pressure=ankle_pressure,
+                 toe_pressure=toe_pressure)
+    flags = {k: v for k, v in given.items() if v is not None}  # profile values given as options
     kb = _kb(guidelines)
     engine = Engine(kb)
-    sources = _sources(kb, source)
-    options = dict(include_superseded=include_superseded, sources=sources)
+    options = dict(include_superseded=include_superseded, sources=_sources(kb, source))
     if profiles is not None:
         if profile is not None:
             raise InputError("--profiles (batch) and --profile cannot be combined")
         from .batch import run_batch
 
-        raise typer.Exit(run_batch(engine, profiles, options, _flag_values(locals()), with_possible=show_all))
+        raise typer.Exit(run_batch(engine, profiles, options, flags, with_possible=show_all))
     fmt = _choice(fmt, list(RECOMMEND), "--format")
     raw: dict = {}
     if profile is not None:
@@ -124,11 +127,8 @@ def recommend(
         doc = profiles_mod.parse_text(kb.vocabulary, _read_text(profile, "--profile"), name)
         profiles_mod.from_mapping(kb.vocabulary, doc, prefix=f"{name}: ")  # reports bad documents precisely
         raw = dict(doc)
-    flags = _flag_values(locals())
-    if flags.get("factors") and raw.get("factors"):
-        merged = list(raw["factors"].items()) if isinstance(raw["factors"], dict) else raw["factors"]
-        merged = [k if v is True else f"{k}=no" for k, v in merged] if isinstance(raw["factors"], dict) else merged
-        flags["factors"] = _merge_factors(kb, merged, flags["factors"])
+        if "factors" in flags and raw.get("factors"):
+            flags["factors"] = _merge_factors(kb, raw["factors"], flags["factors"])
     raw.update(flags)
     prof = profiles_mod.build(kb.vocabulary, cli=True, **raw)
     result = engine.evaluate(prof, **options)
@@ -143,17 +143,12 @@ def recommend(
         _quiet_stdout()
 
 
-def _flag_values(local: dict) -> dict:
-    """Profile values given as options (None = not given)."""
-    pairs = dict(ceap=local["ceap"], lesion=local["lesion"] or None, bleeding_risk=local["bleeding_risk"],
-                 severity=local["severity"], symptom_days=local["symptom_days"], factors=local["factor"] or None,
-                 abi=local["abi"], ankle_pressure=local["ankle_pressure"], toe_pressure=local["toe_pressure"])
-    return {k: v for k, v in pairs.items() if v is not None}
-
-
-def _merge_factors(kb, base: list, override: list) -> list:
+def _merge_factors(kb, base, override: list) -> list:
+    """The profile document's factors (list or mapping, already validated) with the --factor options on top."""
     from .profile import parse_factor
 
+    if isinstance(base, dict):
+        base = [f"{k}={'yes' if v else 'no'}" for k, v in base.items()]
     merged = dict(parse_factor(f, kb.vocabulary, "factors") for f in base)
     merged.update(parse_factor(f, kb.vocabulary) for f in override)
     return [f"{k}={'yes' if v else 'no'}" for k, v in merged.items()]
