@@ -128,3 +128,15 @@ def test_factor_options_are_merged_over_the_profile_documents_factors():
             stdin=b"ceap: C6\nfactors: {malignancy: true, arterial-disease: false}\n")
     assert r.code == 0, r
     assert json.loads(r.out)["profile"]["factors"] == {"arterial-disease": False, "malignancy": False, "pregnancy": True}
+
+
+def test_exclusive_factors_imply_no_and_cannot_both_be_yes():
+    import json
+
+    r = cli("recommend", "--lesion", "calf-dvt", "--factor", "first-episode", "--factor", "unprovoked", "-f", "json")
+    factors = json.loads(r.out)["profile"]["factors"]
+    assert factors == {"first-episode": True, "provoked-major-transient": False, "provoked-minor-transient": False,
+                       "recurrent-vte": False, "unprovoked": True}
+    bad = cli("recommend", "--factor", "first-episode", "--factor", "recurrent-vte")
+    assert (bad.code, bad.err) == (2, "vascular: error: --factor: recurrent-vte=yes implies first-episode=no, but "
+                                      "first-episode=yes is given or implied\n")

@@ -108,6 +108,13 @@ def unknown_terms(kb, sources, docs):
                     elif v.resolve(kind, b) is None:
                         out.append(_p(src.path, value_mark(spec, "broader"), "VG006",
                                       f"'broader' of {name!r}: {v.unknown_message(kind, b)}"))
+                for other in spec.get("excludes") or []:
+                    if kind != "factor":
+                        out.append(_p(src.path, value_mark(spec, "excludes"), "VG006",
+                                      f"only factor terms can have 'excludes' ({name!r} is a {kind} term)"))
+                    elif v.resolve("factor", other) is None or other == name:
+                        out.append(_p(src.path, value_mark(spec, "excludes"), "VG006",
+                                      f"'excludes' of {name!r}: {v.unknown_message('factor', other)}"))
                 for a in spec.get("aliases") or []:
                     if a in v.terms.get(kind, {}):
                         out.append(_p(src.path, value_mark(spec, "aliases"), "VG008",

@@ -198,7 +198,8 @@ def _read_vocabulary(src, terms, term_where, problems) -> None:
                 continue
             broader = spec.get("broader") or ()
             terms[kind][name] = Term(kind, name, spec["definition"], tuple(spec.get("aliases") or ()),
-                                     (broader,) if isinstance(broader, str) else tuple(broader))
+                                     (broader,) if isinstance(broader, str) else tuple(broader),
+                                     tuple(spec.get("excludes") or ()))
             term_where[kind, name] = f"{src.path}:{m.line}"
 
 

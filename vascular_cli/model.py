@@ -35,6 +35,7 @@ class Term(NamedTuple):
     definition: str
     aliases: tuple[str, ...] = ()
     broader: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()  # factors only: yes/no facts that cannot both be yes
 
 
 class GradeCode(NamedTuple):

@@ -152,7 +152,8 @@ GUIDELINE_FILE = Map(
 )
 
 TERM_SPEC = Map(required=("definition",), fields={
-    "definition": Str(), "aliases": Seq(Str(pattern=TERM)), "broader": OneOf(seq=Seq(Str(pattern=TERM)), scalar=Str(pattern=TERM))})
+    "definition": Str(), "aliases": Seq(Str(pattern=TERM)), "broader": OneOf(seq=Seq(Str(pattern=TERM)), scalar=Str(pattern=TERM)),
+    "excludes": Seq(Str(pattern=TERM), min_items=1)})
 VOCABULARY_FILE = Map(required=("schema_version", "vocabulary"), fields={
     "schema_version": Int(min=1, max=1),
     "vocabulary": Map(fields={k: Map(values=TERM_SPEC, key_pattern=TERM) for k in

@@ -14,6 +14,7 @@ class Vocabulary(NamedTuple):
     terms: Mapping[str, Mapping[str, Term]]  # kind -> name -> Term
     aliases: Mapping[str, Mapping[str, str]] = {}  # kind -> alias -> name
     leaves: Mapping[str, Mapping[str, frozenset]] = {}  # kind -> name -> itself + narrower
+    exclusive: Mapping[str, frozenset] = {}  # factor -> factors that cannot also be yes (symmetric)
 
     @classmethod
     def build(cls, terms: Mapping[str, Mapping[str, Term]]) -> "Vocabulary":
@@ -35,7 +36,13 @@ class Vocabulary(NamedTuple):
                             todo.append(child)
                 out[name] = frozenset(seen)
             leaves[kind] = out
-        return cls(terms=terms, aliases=aliases, leaves=leaves)
+        exclusive: dict[str, set[str]] = {}
+        for t in terms.get("factor", {}).values():
+            for other in t.excludes:
+                exclusive.setdefault(t.name, set()).add(other)
+                exclusive.setdefault(other, set()).add(t.name)
+        return cls(terms=terms, aliases=aliases, leaves=leaves,
+                   exclusive={k: frozenset(v) for k, v in exclusive.items()})
 
     def resolve(self, kind: str, word: str) -> str | None:
         """Canonical name of a term or alias, or None."""
@@ -53,25 +60,30 @@ class Vocabulary(NamedTuple):
         return f"unknown {kind} {word!r}{did_you_mean(word, choices)}"
 
     def implied_factors(self, given: Mapping[str, bool]) -> dict[str, bool]:
-        """Close yes/no factors over ``broader``: a narrower 'yes' implies its broader term, a broader 'no' implies
-        'no' for every narrower term. Returns the additions only; raises ValueError when given values contradict."""
+        """What yes/no factors imply: a 'yes' implies 'yes' for its broader terms and 'no' for the factors it
+        excludes; a 'no' implies 'no' for its narrower terms. Returns the implied values only; raises ValueError
+        when values contradict each other."""
         terms = self.terms.get("factor", {})
-        out: dict[str, bool] = {}
-        for name, value in given.items():
+        narrower = self.leaves.get("factor", {})
+        values = dict(given)
+        todo = list(given.items())
+        while todo:
+            name, value = todo.pop()
             if value:
-                todo = list(terms[name].broader) if name in terms else []
-                while todo:
-                    b = todo.pop()
-                    if given.get(b) is False:
-                        raise ValueError(f"{name}=yes implies {b}=yes, but {b}=no is given")
-                    if b not in given and b not in out:
-                        out[b] = True
-                        todo += list(terms[b].broader) if b in terms else []
+                implied = [(b, True) for b in (terms[name].broader if name in terms else ())]
+                implied += [(o, False) for o in self.exclusive.get(name, ())]
             else:
-                for narrower in self.leaves.get("factor", {}).get(name, ()):
-                    if narrower != name and narrower not in given:
-                        out[narrower] = False
-        return out
+                implied = [(n, False) for n in narrower.get(name, ()) if n != name]
+            for other, v in implied:
+                current = values.get(other)
+                if current is None:
+                    values[other] = v
+                    todo.append((other, v))
+                elif current != v:
+                    yn = {True: "yes", False: "no"}
+                    raise ValueError(f"{name}={yn[value]} implies {other}={yn[v]}, but {other}={yn[current]} "
+                                     "is given or implied")
+        return {k: v for k, v in values.items() if k not in given}
 
     def expand(self, kind: str, names) -> frozenset:
         """All terms covered by ``names`` (each with its narrower terms)."""
