@@ -35,7 +35,7 @@ CASES = [
     (["recommend", "--abi", "4"], 2, "vascular: error: --abi: 4 is outside the valid range 0-3"),
     (["recommend", "--abi", "nan"], 2, "vascular: error: --abi: nan is not a finite number"),
     (["recommend", "--ankle-pressure", "-1"], 2, "vascular: error: --ankle-pressure: -1 is outside the valid range 0-400"),
-    (["recommend", "--format", "xml"], 2, "vascular: error: --format: 'xml' is not valid (valid: table, json, markdown)"),
+    (["recommend", "--format", "xml"], 2, "vascular: error: --format: 'xml' is not valid (valid: table, json, jsonl, markdown)"),
     (["recommend", "--source", "SVS"], 2, None),
     (["recommend", "--bogus"], 2, "vascular: error: No such option: --bogus"),
     (["recommend", "--profile", "/no/such/file.yaml"], 2,

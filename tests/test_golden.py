@@ -44,3 +44,15 @@ def test_golden(name):
 def test_json_is_identical_across_runs():
     args, env = CASES["c6-chronic-occlusion.json"]
     assert cli(*args, env=env).out == cli(*args, env=env).out
+
+
+def test_jsonl_carries_the_same_content_as_json():
+    import json
+
+    args = ["recommend", "--ceap", "C6", "--lesion", "chronic-occlusion"]
+    doc = json.loads(cli(*args, "-f", "json").out)
+    lines = [json.loads(x) for x in cli(*args, "-f", "jsonl").out.splitlines()]
+    head, items = lines[0], lines[1:]
+    assert head["schema"] == "vascular.recommend.jsonl/1"
+    assert items == doc.pop("recommendations")
+    assert {k: v for k, v in head.items() if k != "schema"} == {k: v for k, v in doc.items() if k != "schema"}

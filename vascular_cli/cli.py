@@ -35,7 +35,7 @@ def build_app(only: str | None = None) -> typer.Typer:
             app.command(name)(fn)
     return app
 
-FORMATS_HELP = "Output format: table, json or markdown."
+FORMATS_HELP = "Output format: table, json, jsonl or markdown."
 
 
 def _version(value: bool):

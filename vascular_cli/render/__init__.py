@@ -8,6 +8,7 @@ import importlib
 RECOMMEND = {
     "table": "table:render",
     "json": "json_out:render",
+    "jsonl": "jsonl:render",
     "markdown": "markdown:render",
 }
 VALIDATE = {

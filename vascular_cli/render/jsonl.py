@@ -1,0 +1,18 @@
+"""JSON Lines output for one profile (log pipelines, grep): a header line, then one line per recommendation."""
+
+from __future__ import annotations
+
+import json
+
+from .common import header
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def render(kb, result, out, *, include_all: bool = False, explain: bool = False) -> None:
+    doc = header(kb, result, include_all or explain)
+    items = doc.pop("recommendations")
+    doc["schema"] = "vascular.recommend.jsonl/1"
+    out.write(_dumps(doc) + "\n")
+    for item in items:
+        out.write(_dumps(item) + "\n")
