@@ -33,6 +33,8 @@ def profile(rng: random.Random, i: int) -> dict:
     if rng.random() < 0.6:
         facts = rng.sample(FACTORS, rng.randint(1, 3))
         p["factors"] = [f if rng.random() < 0.7 else f + "=no" for f in facts]
+    if "unprovoked" in p.get("factors", []) and "provoked-major-transient" in p.get("factors", []):
+        p["factors"].remove("provoked-major-transient")  # mutually exclusive in the vocabulary
     if "symptomatic" in str(p.get("factors")) and "," in p.get("ceap", ""):
         p["factors"] = [f for f in p["factors"] if not f.startswith("symptomatic")]  # avoid CEAP s/a contradictions
     return p

@@ -23,6 +23,7 @@ from .engine import in_range
 from .errors import InputError
 
 NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
+SMALL = ("abi", "ankle_pressure", "bleeding_risk", "severity", "symptom_days", "toe_pressure")  # few distinct values
 MEMO_LIMIT = 4096  # entries per memo; a full memo is cleared (memory stays bounded whatever the input size)
 
 
@@ -65,7 +66,9 @@ class MatchIndex:
         groups: dict[tuple[str, ...], list] = {}
         for bit, (_, criteria) in enumerate(scope):
             for c in criteria:
-                groups.setdefault(c.fields, []).append((1 << bit, c))
+                # criteria reading only small-valued fields share one group (fewer lookups per profile)
+                fields = SMALL if set(c.fields) <= set(SMALL) else c.fields
+                groups.setdefault(fields, []).append((1 << bit, c))
         self.groups = [(fields, _factor_names(members), members, _Memo()) for fields, members in sorted(groups.items())]
         self.ranges: dict[str, list] = {f: [] for f in NUMERIC}
         for r in self.recs:
@@ -106,9 +109,9 @@ class MatchIndex:
                 key = fk[fields[0]]
             else:
                 key = tuple([fk[f] for f in fields])
-            entry = memo.get(key)
+            entry = memo.new.get(key)
             if entry is None:
-                entry = memo.put(key, _evaluate(members, p))
+                entry = memo.get(key) or memo.put(key, _evaluate(members, p))
             false |= entry[0]
             touched |= entry[5]
             if entry[1]:
