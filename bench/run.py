@@ -196,13 +196,13 @@ NOTES = """
 - **Throughput**: `vascular recommend --profiles -` reading the generated file (bench/generate.py: CEAP strings,
   lesions, bleeding risk, severity, days, ABI and yes/no factors, each present at random) and writing JSON Lines to
   /dev/null, against `json.loads` + `json.dumps` of every line (the I/O floor).
-  Where the time goes (per profile, measured with the stages timed separately on 100,000 profiles): reading and
-  `json.loads` ~4 us, profile parsing with per-field memos ~8 us, index lookups and bit operations ~20 us, result
-  JSON (memoised per distinct result) and the write ~10 us, plus first-time evaluation of new value combinations.
-  The target of 50,000/s (20 us per profile) is not reached: it would leave almost nothing beyond the JSON round
-  trip itself for validating the profile and matching it against ~250 recommendations in pure Python. Next steps
-  with the most promise: a per-factor subset index for the factor criteria (no memo misses on new factor
-  combinations), and keying the memos on the raw JSON values so that a repeated value is never parsed again.
+  Where the time goes (per profile, stages timed separately on 200,000 profiles): `json.loads` ~4 us, profile
+  parsing with per-field memos ~10 us, index lookups and bit operations ~12 us once warm, first-time evaluation of
+  new value combinations (mostly new factor combinations) ~4 us on average, and the line's JSON (memoised per
+  applying set) and write ~3 us. The 50,000/s target (20 us per profile, 4x the round trip) is not reached. Next
+  steps with the most promise: a per-factor subset index for the factor criteria (no memo misses on new factor
+  combinations, about a fifth of the time) and memos keyed on raw JSON values (no parsing of a repeated value).
+  `--all` (possible ids and missing facts on every line) roughly halves the throughput.
 - **Memory**: peak resident set size of the batch process (`ru_maxrss`), 100,000 versus 1,000,000 profiles. Input is
   streamed line by line and every memo is bounded (index.py `MEMO_LIMIT`), so memory does not grow with input size.
 - **Validation**: all bundled files. check-jsonschema checks only the JSON Schema (types, fields); vascular also
