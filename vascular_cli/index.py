@@ -18,6 +18,7 @@ tests/test_index.py checks against the engine that both give the same statuses a
 from __future__ import annotations
 
 import sys
+from itertools import combinations
 
 from .engine import in_range
 from .errors import InputError
@@ -64,8 +65,11 @@ class MatchIndex:
         self.ids = [r.full_id for r in self.recs]
         self.all = (1 << len(scope)) - 1
         groups: dict[tuple[str, ...], list] = {}
+        self.factor_index = FactorIndex()
         for bit, (_, criteria) in enumerate(scope):
             for c in criteria:
+                if self.factor_index.add(1 << bit, c):
+                    continue
                 # criteria reading only small-valued fields share one group (fewer lookups per profile)
                 fields = SMALL if set(c.fields) <= set(SMALL) else c.fields
                 groups.setdefault(fields, []).append((1 << bit, c))
@@ -99,8 +103,9 @@ class MatchIndex:
             v = getattr(p, f)
             fk[f] = None if v is None else self._bucket(f, v)
         factors = p.factors
-        false = unknown = touched = 0
-        pending = []
+        fi = self.factor_index.match(factors)  # plain all/none factor criteria: bit operations, no memo
+        false, unknown, touched = fi[0], fi[1], fi[5]
+        pending = [fi] if fi[1] else []
         for fields, names, members, memo in self.groups:
             if names:  # a group reading factors: key on the factors it reads only
                 key = (tuple(sorted([kv for kv in factors.items() if kv[0] in names])) if factors else (),
@@ -128,7 +133,10 @@ class MatchIndex:
         out: set[str] = set()
         for e in entries:
             overlap = e[1] & possible
-            out.update(f for f, m in e[2] if m & overlap)
+            if e[2] is None:  # from the factor index: the names each recommendation reads, minus the given ones
+                out.update(e[3](overlap))
+            else:
+                out.update(f for f, m in e[2] if m & overlap)
         return tuple(sorted(out))
 
     def ids_of(self, mask: int) -> list[str]:
@@ -145,6 +153,83 @@ class MatchIndex:
             found = sorted(sorted((a, b)) for ma, mb, a, b in self.pairs if applies & ma and applies & mb)
             hit = self.conflict_memo.put(applies, found)
         return hit
+
+
+class FactorIndex:
+    """Factor criteria without an ``any`` list, answered by bit operations over every profile.
+
+    Such a criterion is false when a name in ``all`` is 'no' or a name in ``none`` is 'yes'; otherwise true when the
+    profile gives every name it reads, else unknown. So: false = OR of per-(name, value) masks; "every name given" =
+    OR of the masks of recommendations whose name set is exactly each subset of the given names (a profile gives
+    few relevant factors, so few subsets). No memo, hence no first-time evaluation for new factor combinations."""
+
+    MAX_GIVEN = 10  # beyond this many relevant factors the subset walk is skipped (generic evaluation instead)
+
+    def __init__(self):
+        self.wrong: dict[tuple[str, bool], int] = {}
+        self.exact: dict[frozenset, int] = {}
+        self.names_of: dict[int, tuple[str, ...]] = {}  # bit -> names read (a recommendation may have one such criterion)
+        self.ref = 0
+        self.members: list = []
+
+    def add(self, bit: int, c) -> bool:
+        from .engine import FactorCriterion
+
+        if type(c) is not FactorCriterion or c.any or bit in self.names_of:
+            return False
+        for n in c.all:
+            self.wrong[n, False] = self.wrong.get((n, False), 0) | bit
+        for n in c.none:
+            self.wrong[n, True] = self.wrong.get((n, True), 0) | bit
+        names = frozenset(c.all + c.none)
+        self.exact[names] = self.exact.get(names, 0) | bit
+        self.names_of[bit] = tuple(sorted(names))
+        self.ref |= bit
+        self.members.append((bit, c))
+        return True
+
+    def match(self, factors):
+        """An entry like _evaluate's: (false, unknown, None, missing-facts function, serial, true)."""
+        wrong = self.wrong
+        false = 0
+        given = []
+        for kv in factors.items():
+            m = wrong.get(kv)
+            if m:
+                false |= m
+            opposite = wrong.get((kv[0], not kv[1]))
+            if m or opposite:
+                given.append(kv[0])
+        if len(given) > self.MAX_GIVEN:
+            e = _evaluate(self.members, _FactorsOnly(factors))
+            return e[0], e[1], e[2], None, -1, e[5]
+        complete = self.exact.get(frozenset(), 0)
+        exact = self.exact
+        for size in range(1, len(given) + 1):
+            for subset in combinations(given, size):
+                m = exact.get(frozenset(subset))
+                if m:
+                    complete |= m
+        live = self.ref & ~false
+        names_of = self.names_of
+        given_set = frozenset(given)
+
+        def facts(mask: int):
+            out = set()
+            while mask:
+                low = mask & -mask
+                out.update(f"factor:{n}" for n in names_of.get(low, ()) if n not in given_set)
+                mask ^= low
+            return out
+
+        return false, live & ~complete, None, facts, -1, live & complete
+
+
+class _FactorsOnly:
+    __slots__ = ("factors",)
+
+    def __init__(self, factors):
+        self.factors = factors
 
 
 def _factor_names(members) -> frozenset:
