@@ -197,11 +197,10 @@ NOTES = """
   lesions, bleeding risk, severity, days, ABI and yes/no factors, each present at random) and writing JSON Lines to
   /dev/null, against `json.loads` + `json.dumps` of every line (the I/O floor).
   Where the time goes (per profile, stages timed separately on 200,000 profiles): `json.loads` ~4 us, profile
-  parsing with per-field memos ~10 us, index lookups and bit operations ~12 us once warm, first-time evaluation of
-  new value combinations (mostly new factor combinations) ~4 us on average, and the line's JSON (memoised per
-  applying set) and write ~3 us. The 50,000/s target (20 us per profile, 4x the round trip) is not reached. Next
-  steps with the most promise: a per-factor subset index for the factor criteria (no memo misses on new factor
-  combinations, about a fifth of the time) and memos keyed on raw JSON values (no parsing of a repeated value).
+  parsing with per-field memos ~10 us, index lookups and bit operations ~12 us, first-time evaluation of new value
+  combinations ~2 us on average, and the line's JSON (memoised per applying set) and write ~3 us. The 50,000/s
+  target (20 us per profile, 4x the round trip) is not reached. Next steps with the most promise: memos keyed on
+  the raw JSON values (no parsing of a repeated value) and fewer, precompiled group keys in the index.
   `--all` (possible ids and missing facts on every line) roughly halves the throughput.
 - **Memory**: peak resident set size of the batch process (`ru_maxrss`), 100,000 versus 1,000,000 profiles. Input is
   streamed line by line and every memo is bounded (index.py `MEMO_LIMIT`), so memory does not grow with input size.
