@@ -20,6 +20,12 @@ def _isolated_cache(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _at_repository_root(monkeypatch):
+    """Paths in expected messages are relative to the repository root."""
+    monkeypatch.chdir(ROOT)
+
+
 class Run:
     def __init__(self, code: int, out: str, err: str):
         self.code, self.out, self.err = code, out, err

@@ -54,6 +54,12 @@ CASES = [
     (["validate", "--format", "xml"], 2,
      "vascular: error: --format: 'xml' is not valid (valid: text, json, github, sarif)"),
     (["nonsense"], 2, "vascular: error: No such command 'nonsense'."),
+    (["recommend", "--ceap", "C6", "--guidelines", "/no/such/dir"], 2,
+     "vascular: error: --guidelines: '/no/such/dir' is not a file or directory"),
+    (["recommend", "--ceap", "C6", "--guidelines", "tests/examples"], 2,
+     "vascular: error: --guidelines: no guideline documents (YAML files with a top-level 'guideline' key) in "
+     "tests/examples"),
+    (["validate", "tests/golden"], 2, "vascular: error: no YAML files (*.yaml, *.yml) in tests/golden"),
 ]
 
 

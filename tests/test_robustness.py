@@ -27,11 +27,6 @@ def _file(name, tmp_path):
     return str(path)
 
 
-@pytest.fixture(autouse=True)
-def _at_root(monkeypatch):
-    monkeypatch.chdir(ROOT)
-
-
 @pytest.mark.parametrize("name", sorted(CASES["profiles"]))
 def test_hostile_profile(name, tmp_path):
     code, message = CASES["profiles"][name]

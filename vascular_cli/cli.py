@@ -52,7 +52,14 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 def _kb(guidelines: Optional[List[str]]):
     from .kbcache import load_checked
 
-    return load_checked(guidelines or None)
+    for g in guidelines or ():
+        if not os.path.exists(g):
+            raise InputError(f"--guidelines: {g!r} is not a file or directory")
+    kb = load_checked(guidelines or None)
+    if guidelines and not kb.guidelines:
+        raise InputError(f"--guidelines: no guideline documents (YAML files with a top-level 'guideline' key) in "
+                         f"{', '.join(guidelines)}")
+    return kb
 
 
 def _choice(value: str, valid, option: str) -> str:
@@ -177,10 +184,12 @@ def validate(
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
 ):
     """Check guideline files; every problem as file:line:col: CODE message. Exit 0 clean, 1 problems."""
-    from .loader import load
+    from .loader import collect, load
     from .render import VALIDATE, get
 
     fmt = _choice(fmt, list(VALIDATE), "--format")
+    if paths and collect(paths) == ([], []):  # only empty directories: nothing to check is a usage error
+        raise InputError(f"no YAML files (*.yaml, *.yml) in {', '.join(paths)}")
     kb = load(paths or None)
     sys.stdout.write(get(VALIDATE, fmt)(kb.problems, kb.files))
     errors = len(kb.errors)
