@@ -32,3 +32,9 @@ def test_every_command_and_recommend_option_is_documented():
     for option in re.findall(r"(--[a-z][a-z-]+)", help_text):
         if option != "--help":
             assert f"`{option}" in text, option
+
+
+def test_cli_reference_is_generated_from_help():
+    from vascular_cli.clidoc import markdown
+
+    assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == markdown()
