@@ -33,8 +33,8 @@ def test_one_result_per_line_in_order_with_line_numbers():
     (b"\n", "empty line (expected a JSON object)"),
     (b"   \n", "empty line (expected a JSON object)"),
     (b"not json\n", "invalid JSON at column 1: Expecting value"),
-    (b"[1, 2]\n", "expected a JSON object (a profile), got list"),
-    (b'"C6"\n', "expected a JSON object (a profile), got str"),
+    (b"[1, 2]\n", "expected a JSON object (a profile), got an array"),
+    (b'"C6"\n', "expected a JSON object (a profile), got a string"),
     (b'{"ceap": "C7"}\n', "ceap: clinical class 'C7' is not defined in CEAP 2020"),
     (b'{"ceap": "C6", "lesions": "x"}\n', "unknown profile key 'lesions' (did you mean 'lesion'?)"),
     (b'{"symptom_days": -4}\n', "symptom_days: -4 is outside the valid range 0-36500"),
@@ -59,7 +59,7 @@ def test_over_long_line_is_skipped_without_reading_it_whole():
     r = cli("recommend", "--profiles", "-", stdin=GOOD + huge + GOOD)
     rows = _lines(r.out)
     assert [x["status"] for x in rows] == ["ok", "error", "ok"]
-    assert rows[1] == {"line": 2, "id": None, "status": "error", "error": "line longer than 1024 KiB"}
+    assert rows[1] == {"line": 2, "id": None, "status": "error", "error": "line longer than the 1 MiB limit"}
 
 
 def test_flags_are_defaults_for_every_line():

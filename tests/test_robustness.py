@@ -51,7 +51,7 @@ def test_batch_hostile_lines_each_reported_and_good_lines_kept():
         (1, "ok-1", "ok"), (2, None, "error"), (3, None, "error"), (4, None, "error"), (5, "ok-2", "ok"),
         (6, None, "error")]
     assert [x.get("error") for x in rows if x["status"] == "error"] == [
-        "empty line (expected a JSON object)", "expected a JSON object (a profile), got list",
+        "empty line (expected a JSON object)", "expected a JSON object (a profile), got an array",
         "invalid UTF-8 at byte 14", "invalid JSON at column 24: Expecting ',' delimiter (truncated line?)"]
     assert r.code == 1
 

@@ -17,9 +17,8 @@ import sys
 import time
 
 from .errors import InputError
+from .limits import MAX_LINE
 
-from .limits import MAX_LINE  # noqa: E402
-CACHE_SIZE = 4096
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -77,7 +76,7 @@ def _lines(stream):
 def parse_line(raw: bytes | None):
     """One input line -> (profile document, None) or (None, error message)."""
     if raw is None:
-        return None, f"line longer than {MAX_LINE // 1024} KiB"
+        return None, f"line longer than the {MAX_LINE // (1024 * 1024)} MiB limit"
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -92,7 +91,9 @@ def parse_line(raw: bytes | None):
     except RecursionError:
         return None, "invalid JSON: nested too deeply"
     if not isinstance(doc, dict):
-        return None, f"expected a JSON object (a profile), got {type(doc).__name__}"
+        kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+            type(doc), "null")
+        return None, f"expected a JSON object (a profile), got {kind}"
     return doc, None
 
 
