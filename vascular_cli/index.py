@@ -5,10 +5,13 @@ right tool for one profile. For a registry of profiles the index answers the sam
 apply, which are possible and which facts they miss - without scanning the criteria:
 
 * Recommendations are numbered in output order; a set of them is an int bitmask.
-* Criteria are grouped by the profile fields they read (CEAP; lesions; factors; bleeding risk; each numeric field;
-  each ``any_of`` with its own fields). For each group, a memo maps the profile's values of those fields (numeric
-  values reduced to which side of each knowledge-base threshold they lie) to two masks - where a criterion of the
-  group is false, and where one is unknown - plus, per missing fact, the mask of recommendations that miss it.
+* Plain factor criteria (``all``/``none`` lists) are answered by bit operations over the factors the profile
+  gives (FactorIndex).
+* The other criteria are grouped by the profile fields they read (CEAP; lesions; the small-valued fields bleeding
+  risk, severity and the numeric ones; each ``any_of`` with its own fields). For each group, a bounded memo maps
+  the profile's values of those fields (numeric values reduced to which side of each knowledge-base threshold they
+  lie) to masks - where a criterion of the group is false, unknown or true - plus, per missing fact, the mask of
+  recommendations that miss it.
 * A profile's result is then a few dict lookups and bit operations: applies = ~false & ~unknown, possible =
   unknown & ~false. Profile parsing is memoised per field the same way.
 
@@ -25,7 +28,7 @@ from .errors import InputError
 
 NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
 SMALL = ("abi", "ankle_pressure", "bleeding_risk", "severity", "symptom_days", "toe_pressure")  # few distinct values
-MEMO_LIMIT = 4096  # entries per memo; a full memo is cleared (memory stays bounded whatever the input size)
+MEMO_LIMIT = 4096  # entries per memo generation (memory stays bounded whatever the input size)
 
 
 class _Memo:
@@ -95,8 +98,8 @@ class MatchIndex:
         return hit
 
     def match(self, p):
-        """(applies mask, possible mask, signature) for a profile. The signature names the memo entries that hold
-        its missing facts; ``missing(sig_entries, possible)`` expands them only when a result is new."""
+        """(applies mask, possible mask, partial mask, entries) for a profile: ``partial`` = possible and partly
+        matched; ``entries`` hold the missing facts, expanded by ``missing(entries, partial)`` only when asked."""
         ceap, lesions = (p.ceap.raw if p.ceap is not None else None), p.lesions
         fk = {"ceap": ceap, "lesions": lesions, "bleeding_risk": p.bleeding_risk, "severity": p.severity}
         for f in NUMERIC:
