@@ -287,6 +287,9 @@ class ProfileParser:
 
         self.vocab, self.profile = vocab, profile
         self.fields = frozenset(profile.FIELDS)
+        # The CEAP s/a modifier sets the factor `symptomatic`; if the vocabulary ever relates that factor to others,
+        # the combined closure must be computed by profile.build (the full path) instead of merged here.
+        self.symptomatic_plain = not any(vocab.implied_factors({"symptomatic": v}) for v in (True, False))
         self.memos = {k: _Memo() for k in ("ceap", "lesion", "bleeding_risk", "severity", "factors")}
 
     def _field(self, name: str, value):
@@ -321,6 +324,8 @@ class ProfileParser:
                 values["ceap"] = built.ceap
                 symptomatic = built.factors.get("symptomatic")
                 if symptomatic is not None:
+                    if not self.symptomatic_plain:
+                        return self.profile.from_mapping(self.vocab, doc)
                     factors["symptomatic"] = symptomatic
             elif name == "lesion":
                 values["lesions"] = built.lesions
