@@ -30,10 +30,12 @@ def load_cached(paths=None) -> KnowledgeBase:
     files, problems = resolve(paths)
     if problems or os.environ.get("VASCULAR_NO_CACHE"):
         return load(paths)
-    # The key: two independent 32-bit checksums (CRC-32 and Adler-32) of every file's path and bytes, and the tool
-    # and Python versions. zlib is used rather than hashlib because it imports in a fraction of the time; the file
+    # The key: two independent 32-bit checksums (CRC-32 and Adler-32) of every file's path and bytes, the tool and
+    # Python versions, and the modification times of the modules that define the cached objects. zlib is used rather than hashlib because it imports in a fraction of the time; the file
     # sha256 shown in outputs is computed when the cache is built.
-    parts = [f"{__version__}|{sys.version_info[:2]}"]
+    here = Path(__file__).parent  # the modules whose classes are pickled: an edit to them invalidates the cache
+    code = "|".join(str(os.stat(here / m).st_mtime_ns) for m in ("model.py", "vocab.py", "loader.py", "engine.py"))
+    parts = [f"{__version__}|{sys.version_info[:2]}|{code}"]
     data: dict = {}
     try:
         for f, display in files:
