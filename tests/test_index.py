@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import vascular_cli
 from vascular_cli.engine import Engine
-from vascular_cli.index import MatchIndex, ProfileParser
+from vascular_cli.index import MatchIndex, ProfileParser, RawMatcher
 from vascular_cli.profile import from_mapping
 
 KB = vascular_cli.load()
@@ -65,4 +65,35 @@ def test_memoised_results_stay_correct_over_many_profiles():
         except vascular_cli.InputError:
             continue
         applies, possible, partial, entries = INDEX.match(PARSER.parse(doc))
+        assert (INDEX.ids_of(applies), INDEX.ids_of(possible)) == _engine_view(profile)[:2]
+
+
+RAW = RawMatcher(INDEX, PARSER)
+RAW_DOCS = st.fixed_dictionaries({}, optional={
+    "id": st.one_of(st.text(max_size=5), st.integers(), st.none(), st.lists(st.integers(), max_size=1)),
+    "ceap": st.one_of(st.sampled_from(CEAP + ["C7", "C4d", "C2,a", "  C6 ", 6]), st.text(max_size=4)),
+    "lesion": st.one_of(st.lists(st.sampled_from(LESIONS + ["calf-dvt", "nope"]), max_size=3),
+                        st.sampled_from(LESIONS), st.integers()),
+    "bleeding_risk": st.sampled_from(["low", "moderate", "high", "medium", 1]),
+    "severity": st.sampled_from(["mild", "moderate", "severe", "x"]),
+    "symptom_days": st.one_of(st.integers(-2, 400), st.floats(allow_nan=True), st.booleans(), st.text(max_size=2)),
+    "abi": st.one_of(st.floats(-1, 4), st.integers(0, 3), st.booleans()),
+    "ankle_pressure": st.integers(-5, 500),
+    "factors": st.one_of(
+        st.lists(st.sampled_from(FACTORS + [f + "=no" for f in FACTORS[:20]] + ["bogus", "symptomatic"]), max_size=4),
+        st.dictionaries(st.sampled_from(FACTORS), st.booleans(), max_size=3)),
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(RAW_DOCS)
+def test_raw_matcher_agrees_with_the_engine_or_declines(doc):
+    fast = RAW.match(doc)  # one shared matcher, so later examples hit the memos earlier ones filled
+    try:
+        profile = from_mapping(KB.vocabulary, doc)
+    except vascular_cli.InputError:
+        assert fast is None  # every invalid document goes to the full path, which names the error
+        return
+    if fast is not None:
+        applies, possible = fast
         assert (INDEX.ids_of(applies), INDEX.ids_of(possible)) == _engine_view(profile)[:2]

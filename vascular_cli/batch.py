@@ -26,11 +26,12 @@ class BatchEvaluator:
     """Profile documents (parsed JSON objects) -> JSON text of their result fields, through the compiled index."""
 
     def __init__(self, engine, options: dict, defaults: dict | None = None, with_possible: bool = False):
-        from .index import MatchIndex, ProfileParser, _Memo
+        from .index import MatchIndex, ProfileParser, RawMatcher, _Memo
 
         self.with_possible = with_possible
         self.index = MatchIndex(engine, **options)
         self.parser = ProfileParser(engine.kb.vocabulary)
+        self.raw = None if with_possible else RawMatcher(self.index, self.parser)
         self.defaults = defaults or {}
         self.heads = _Memo(4096)  # applying set -> its JSON (applies, conflicts)
         self.lists = _Memo(4096)  # possible set -> its id list
@@ -39,12 +40,16 @@ class BatchEvaluator:
         """(ok, JSON text of the result fields) for one profile document."""
         if self.defaults:
             doc = {**self.defaults, **doc}
-        try:
-            profile = self.parser.parse(doc)
-        except InputError as e:
-            return False, '"status":"error","error":' + _dumps(str(e))
         ix = self.index
-        applies, possible, partial, entries = ix.match(profile)
+        fast = self.raw.match(doc) if self.raw is not None else None
+        if fast is not None:
+            applies, possible = fast
+        else:
+            try:
+                profile = self.parser.parse(doc)
+            except InputError as e:
+                return False, '"status":"error","error":' + _dumps(str(e))
+            applies, possible, partial, entries = ix.match(profile)
         head = self.heads.get(applies)
         if head is None:  # everything that depends on the applying set alone, as JSON text
             head = self.heads.put(applies, f'"status":"ok","covered":{"true" if applies else "false"},'

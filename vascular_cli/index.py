@@ -351,3 +351,155 @@ class ProfileParser:
         from .model import Profile
 
         return Profile(factors=dict(sorted(factors.items())), id=None if ident is None else str(ident), **values)
+
+
+class RawMatcher:
+    """The batch hot path: raw profile document -> (applies mask, possible mask), without building a Profile on
+    the way. Each field's raw JSON value is canonicalised once (memo), and the index's group memos are consulted
+    with the same keys MatchIndex.match uses, so both give the same answer (tests/test_index.py). Any document this
+    path does not take as plainly valid goes through ProfileParser + MatchIndex.match instead, which produce the
+    exact error message or the result."""
+
+    def __init__(self, index: MatchIndex, parser: ProfileParser):
+        from . import profile
+        from .model import Profile
+
+        self.ix, self.parser, self.Profile = index, parser, Profile
+        self.build, self.vocab = profile.build, parser.vocab
+        self.ranges = profile.RANGES
+        self.fields = parser.fields
+        self.ceap, self.lesion, self.choice = _Memo(), _Memo(), _Memo()
+        self.factors, self.fi_memo = _Memo(16384), _Memo(16384)
+        self.small = next(((names, members, memo) for fields, names, members, memo in index.groups
+                           if fields == SMALL), None)
+        self.others = [g for g in index.groups if g[0] != SMALL]
+
+    def _canon(self, memo: _Memo, name: str, raw, key):
+        """The field parsed alone by profile.build (memoised), or None if it is invalid."""
+        hit = memo.new.get(key)
+        if hit is None:
+            hit = memo.get(key)
+            if hit is None:
+                try:
+                    hit = self.build(self.vocab, **{name: raw})
+                except InputError:
+                    hit = _INVALID
+                memo.put(key, hit)
+        return None if hit is _INVALID else hit
+
+    def match(self, doc: dict):
+        """(applies, possible) masks, or None when the document needs the full path (errors, unusual values)."""
+        if not doc.keys() <= self.fields:
+            return None
+        get = doc.get
+        ceap = lesions = bleeding = severity = None
+        ceap_key = None
+        factors: dict = {}
+        raw = get("ceap")
+        if raw is not None:
+            if type(raw) is not str:
+                return None
+            built = self._canon(self.ceap, "ceap", raw, raw)
+            if built is None:
+                return None
+            ceap, ceap_key = built.ceap, built.ceap.raw
+            if built.factors:
+                if not self.parser.symptomatic_plain:
+                    return None
+                factors = dict(built.factors)
+        raw = get("lesion")
+        if raw is not None:
+            key = tuple(raw) if type(raw) is list else raw
+            try:
+                built = self._canon(self.lesion, "lesion", raw, key)
+            except TypeError:
+                return None
+            if built is None:
+                return None
+            lesions = built.lesions
+        raw = get("bleeding_risk")
+        if raw is not None:
+            built = self._canon(self.choice, "bleeding_risk", raw, ("b", raw)) if type(raw) is str else None
+            if built is None:
+                return None
+            bleeding = built.bleeding_risk
+        raw = get("severity")
+        if raw is not None:
+            built = self._canon(self.choice, "severity", raw, ("s", raw)) if type(raw) is str else None
+            if built is None:
+                return None
+            severity = built.severity
+        raw = get("factors")
+        if raw is not None:
+            key = tuple(raw) if type(raw) is list else (tuple(sorted(raw.items(), key=repr)) if type(raw) is dict
+                                                        else raw)
+            try:
+                built = self._canon(self.factors, "factors", raw, key)
+            except TypeError:
+                return None
+            if built is None:
+                return None
+            for k, v in built.factors.items():
+                if factors.get(k, v) != v:
+                    return None  # CEAP s/a contradicts a factor: the full path names it
+                factors[k] = v
+        numeric = {}
+        for name in NUMERIC:
+            raw = get(name)
+            if raw is not None:
+                lo, hi = self.ranges[name]
+                if not ((type(raw) is int or (type(raw) is float and raw == raw and name != "symptom_days"))
+                        and lo <= raw <= hi):
+                    return None
+                numeric[name] = raw if name == "symptom_days" else float(raw)
+        ident = get("id")
+        if ident is not None and not isinstance(ident, (str, int)):
+            return None
+
+        ix = self.ix
+        profile = None  # built only when a memo misses
+        fkey = tuple(sorted(factors.items())) if factors else ()
+        fi = self.fi_memo.new.get(fkey) or self.fi_memo.get(fkey)
+        if fi is None:
+            fi = self.fi_memo.put(fkey, ix.factor_index.match(factors))
+        false, unknown = fi[0], fi[1]
+        b = ix._bucket
+        abi, ankle = b("abi", numeric.get("abi")), b("ankle_pressure", numeric.get("ankle_pressure"))
+        days, toe = b("symptom_days", numeric.get("symptom_days")), b("toe_pressure", numeric.get("toe_pressure"))
+        small = self.small
+        if small is not None:
+            key = (abi, ankle, bleeding, severity, days, toe)
+            memo = small[2]
+            entry = memo.new.get(key) or memo.get(key)
+            if entry is None:
+                profile = self._profile(ceap, lesions, bleeding, severity, factors, numeric)
+                entry = memo.put(key, _evaluate(small[1], profile))
+            false |= entry[0]
+            unknown |= entry[1]
+        fk = {"ceap": ceap_key, "lesions": lesions, "severity": severity, "bleeding_risk": bleeding, "abi": abi,
+              "ankle_pressure": ankle, "symptom_days": days, "toe_pressure": toe}
+        for fields, names, members, memo in self.others:
+            if names:
+                key = (tuple(sorted([kv for kv in factors.items() if kv[0] in names])) if factors else (),
+                       *[fk[f] for f in fields if f != "factors"])
+            elif len(fields) == 1:
+                key = fk[fields[0]]
+            else:
+                key = tuple([fk[f] for f in fields])
+            entry = memo.new.get(key)
+            if entry is None:
+                entry = memo.get(key)
+                if entry is None:
+                    if profile is None:
+                        profile = self._profile(ceap, lesions, bleeding, severity, factors, numeric)
+                    entry = memo.put(key, _evaluate(members, profile))
+            false |= entry[0]
+            unknown |= entry[1]
+        return ix.all & ~false & ~unknown, unknown & ~false
+
+    def _profile(self, ceap, lesions, bleeding, severity, factors, numeric):
+        return self.Profile(ceap=ceap, lesions=lesions, bleeding_risk=bleeding, severity=severity,
+                            factors=dict(sorted(factors.items())), **numeric)
+
+
+_INVALID = object()  # memo value for a field that profile.build rejects
