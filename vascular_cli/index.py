@@ -369,7 +369,7 @@ class RawMatcher:
         self.ranges = profile.RANGES
         self.fields = parser.fields
         self.ceap, self.lesion, self.choice = _Memo(), _Memo(), _Memo()
-        self.factors, self.fi_memo = _Memo(16384), _Memo(16384)
+        self.factors, self.fi_memo = _Memo(), _Memo()
         self.small = next(((names, members, memo) for fields, names, members, memo in index.groups
                            if fields == SMALL), None)
         self.others = [g for g in index.groups if g[0] != SMALL]
@@ -409,8 +409,8 @@ class RawMatcher:
                 factors = dict(built.factors)
         raw = get("lesion")
         if raw is not None:
-            key = tuple(raw) if type(raw) is list else raw
-            try:
+            try:  # order does not matter: sorting makes far fewer distinct keys (and catches mixed types)
+                key = tuple(sorted(raw)) if type(raw) is list else raw
                 built = self._canon(self.lesion, "lesion", raw, key)
             except TypeError:
                 return None
@@ -431,9 +431,9 @@ class RawMatcher:
             severity = built.severity
         raw = get("factors")
         if raw is not None:
-            key = tuple(raw) if type(raw) is list else (tuple(sorted(raw.items(), key=repr)) if type(raw) is dict
-                                                        else raw)
             try:
+                key = tuple(sorted(raw)) if type(raw) is list else (
+                    tuple(sorted(raw.items(), key=repr)) if type(raw) is dict else raw)
                 built = self._canon(self.factors, "factors", raw, key)
             except TypeError:
                 return None
