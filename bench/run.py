@@ -196,12 +196,11 @@ NOTES = """
 - **Throughput**: `vascular recommend --profiles -` reading the generated file (bench/generate.py: CEAP strings,
   lesions, bleeding risk, severity, days, ABI and yes/no factors, each present at random) and writing JSON Lines to
   /dev/null, against `json.loads` + `json.dumps` of every line (the I/O floor).
-  Where the time goes (per profile, stages timed separately on 200,000 profiles): `json.loads` ~4 us, profile
-  parsing with per-field memos ~10 us, index lookups and bit operations ~12 us, first-time evaluation of new value
-  combinations ~2 us on average, and the line's JSON (memoised per applying set) and write ~3 us. The 50,000/s
-  target (20 us per profile, 4x the round trip) is not reached. Next steps with the most promise: memos keyed on
-  the raw JSON values (no parsing of a repeated value) and fewer, precompiled group keys in the index.
-  `--all` (possible ids and missing facts on every line) roughly halves the throughput.
+  Where the time goes (per profile): `json.loads` ~4 us; then index.py's RawMatcher reads each field's raw JSON
+  value through a memo (parsed and validated once per distinct value), looks up the index's group memos and
+  combines bitmasks (~10 us); the line's JSON is memoised per applying set (~2 us). Documents that are invalid or
+  unusual take the full path (ProfileParser + MatchIndex), which names the error. `--all` (possible ids and missing
+  facts on every line) goes through the full path and roughly halves the throughput.
 - **Memory**: peak resident set size of the batch process (`ru_maxrss`), 100,000 versus 1,000,000 profiles. Input is
   streamed line by line and every memo is bounded (index.py `MEMO_LIMIT`), so memory does not grow with input size.
 - **Validation**: all bundled files. check-jsonschema checks only the JSON Schema (types, fields); vascular also

@@ -4,9 +4,10 @@
 * Every input line gives exactly one output line, in input order, carrying its line number. A bad line gives an
   error object and the run goes on; the exit code is 1 at the end if any line was bad.
 * Output is written in whole lines only, so an interrupted run (Ctrl-C, ``| head``) leaves valid JSON Lines.
-* Speed: matching goes through the compiled index (index.py); the JSON of each distinct applying set is built
-  once (bounded memo) and the line number, id and counts are spliced in. The detail (`--all`: possible ids and
-  missing facts) costs more per line.
+* Speed: matching goes through the compiled index (index.py; RawMatcher reads raw JSON values, falling back to the
+  full ProfileParser path for anything invalid or unusual); the JSON of each distinct applying set is built once
+  (bounded memo) and the line number, id and counts are spliced in. The detail (`--all`: possible ids and missing
+  facts) takes the full path and costs more per line.
 """
 
 from __future__ import annotations
