@@ -110,13 +110,7 @@ class MatchIndex:
         false, unknown, touched = fi[0], fi[1], fi[5]
         pending = [fi] if fi[1] else []
         for fields, names, members, memo in self.groups:
-            if names:  # a group reading factors: key on the factors it reads only
-                key = (tuple(sorted([kv for kv in factors.items() if kv[0] in names])) if factors else (),
-                       *[fk[f] for f in fields if f != "factors"])
-            elif len(fields) == 1:
-                key = fk[fields[0]]
-            else:
-                key = tuple([fk[f] for f in fields])
+            key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
             if entry is None:
                 entry = memo.get(key) or memo.put(key, _evaluate(members, p))
@@ -233,6 +227,17 @@ class _FactorsOnly:
 
     def __init__(self, factors):
         self.factors = factors
+
+
+def _group_key(fields, names, factors, fk):
+    """A group memo's key: the profile's values of the fields the group reads (for factors, only the factors its
+    criteria read). ``fk`` maps the other fields to their canonical values (numeric ones as threshold buckets)."""
+    if names:
+        return (tuple(sorted([kv for kv in factors.items() if kv[0] in names])) if factors else (),
+                *[fk[f] for f in fields if f != "factors"])
+    if len(fields) == 1:
+        return fk[fields[0]]
+    return tuple([fk[f] for f in fields])
 
 
 def _factor_names(members) -> frozenset:
@@ -387,13 +392,19 @@ class RawMatcher:
                 memo.put(key, hit)
         return None if hit is _INVALID else hit
 
+    def _choice(self, name: str, raw):
+        """A bleeding-risk or severity value: canonical, None when absent, _INVALID when not valid."""
+        if raw is None:
+            return None
+        built = self._canon(self.choice, name, raw, (name, raw)) if type(raw) is str else None
+        return _INVALID if built is None else getattr(built, name)
+
     def match(self, doc: dict):
         """(applies, possible) masks, or None when the document needs the full path (errors, unusual values)."""
         if not doc.keys() <= self.fields:
             return None
         get = doc.get
-        ceap = lesions = bleeding = severity = None
-        ceap_key = None
+        ceap = lesions = ceap_key = None
         factors: dict = {}
         raw = get("ceap")
         if raw is not None:
@@ -417,18 +428,9 @@ class RawMatcher:
             if built is None:
                 return None
             lesions = built.lesions
-        raw = get("bleeding_risk")
-        if raw is not None:
-            built = self._canon(self.choice, "bleeding_risk", raw, ("b", raw)) if type(raw) is str else None
-            if built is None:
-                return None
-            bleeding = built.bleeding_risk
-        raw = get("severity")
-        if raw is not None:
-            built = self._canon(self.choice, "severity", raw, ("s", raw)) if type(raw) is str else None
-            if built is None:
-                return None
-            severity = built.severity
+        bleeding, severity = self._choice("bleeding_risk", get("bleeding_risk")), self._choice("severity", get("severity"))
+        if bleeding is _INVALID or severity is _INVALID:
+            return None
         raw = get("factors")
         if raw is not None:
             try:
@@ -479,13 +481,7 @@ class RawMatcher:
         fk = {"ceap": ceap_key, "lesions": lesions, "severity": severity, "bleeding_risk": bleeding, "abi": abi,
               "ankle_pressure": ankle, "symptom_days": days, "toe_pressure": toe}
         for fields, names, members, memo in self.others:
-            if names:
-                key = (tuple(sorted([kv for kv in factors.items() if kv[0] in names])) if factors else (),
-                       *[fk[f] for f in fields if f != "factors"])
-            elif len(fields) == 1:
-                key = fk[fields[0]]
-            else:
-                key = tuple([fk[f] for f in fields])
+            key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
             if entry is None:
                 entry = memo.get(key)
