@@ -445,7 +445,7 @@ class RawMatcher:
                 if factors.get(k, v) != v:
                     return None  # CEAP s/a contradicts a factor: the full path names it
                 factors[k] = v
-        numeric = {}
+        numeric, buckets = {}, dict.fromkeys(NUMERIC)
         for name in NUMERIC:
             raw = get(name)
             if raw is not None:
@@ -453,7 +453,8 @@ class RawMatcher:
                 if not ((type(raw) is int or (type(raw) is float and raw == raw and name != "symptom_days"))
                         and lo <= raw <= hi):
                     return None
-                numeric[name] = raw if name == "symptom_days" else float(raw)
+                numeric[name] = value = raw if name == "symptom_days" else float(raw)
+                buckets[name] = self.ix._bucket(name, value)
         ident = get("id")
         if ident is not None and not isinstance(ident, (str, int)):
             return None
@@ -465,9 +466,8 @@ class RawMatcher:
         if fi is None:
             fi = self.fi_memo.put(fkey, ix.factor_index.match(factors))
         false, unknown = fi[0], fi[1]
-        b = ix._bucket
-        abi, ankle = b("abi", numeric.get("abi")), b("ankle_pressure", numeric.get("ankle_pressure"))
-        days, toe = b("symptom_days", numeric.get("symptom_days")), b("toe_pressure", numeric.get("toe_pressure"))
+        abi, ankle, days, toe = (buckets["abi"], buckets["ankle_pressure"], buckets["symptom_days"],
+                                 buckets["toe_pressure"])
         small = self.small
         if small is not None:
             key = (abi, ankle, bleeding, severity, days, toe)
