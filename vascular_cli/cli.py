@@ -71,16 +71,12 @@ def _choice(value: str, valid, option: str) -> str:
 
 
 def _read_text(path: str, what: str) -> str:
+    from .limits import MAX_BYTES
+    from .loader import read_bytes
     from .yamlio import YAMLProblem, decode
 
     try:
-        from .limits import MAX_BYTES
-
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_BYTES + 1)
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
+        data = sys.stdin.buffer.read(MAX_BYTES + 1) if path == "-" else read_bytes(path)
     except OSError as e:
         raise InputError(f"{what} {path!r}: cannot read ({e.strerror})") from None
     try:

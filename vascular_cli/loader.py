@@ -224,14 +224,14 @@ def _read_grading(src, grading, problems) -> None:
 
 def _read_guideline(src: SourceFile, problems: list[Problem]):
     from . import schema
-    from .yamlio import YMap, value_mark
+    from .yamlio import value_mark
 
     tree = src.tree
-    top = schema.Map(fields=schema.GUIDELINE_FILE.fields, required=schema.GUIDELINE_FILE.required)
     # check the header and the list shape first; recommendations one by one, so one bad item does not hide others
+    top = schema.GUIDELINE_FILE
     header_spec = schema.Map(fields={**top.fields, "recommendations": schema.Seq(schema.Spec(), min_items=1)},
                              required=top.required)
-    probs = _structural_header(src, header_spec)
+    probs = _structural(src, header_spec)
     problems += probs
     if probs:
         return None
@@ -270,11 +270,3 @@ def plain(v):
     if isinstance(v, list):
         return [plain(x) for x in v]
     return v
-
-
-def _structural_header(src, spec) -> list[Problem]:
-    from . import schema
-
-    out: list = []
-    schema.check(src.tree, spec, lambda: src.tree.mark, "", out)
-    return [Problem(src.path, m.line, m.col, code, msg) for code, msg, m in out]
