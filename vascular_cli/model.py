@@ -114,6 +114,7 @@ class Recommendation(NamedTuple):
     source: str | None = None
     source_reliability: str | None = None
     note: str | None = None
+    provenance: str | None = None  # maintainers only: source keys, page ids, extraction notes; never in recommend output
     examples: Mapping[str, tuple] = {}
 
     @property

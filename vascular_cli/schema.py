@@ -127,6 +127,7 @@ RECOMMENDATION = Map(
         "source_reliability": Str(),
         "when": CRITERIA,
         "note": Str(nullable=True),
+        "provenance": Str(nullable=True),
         "examples": Map(fields={"applies": Seq(Map(values=None, fields={}), min_items=0),
                                 "not_applicable": Seq(Map(values=None, fields={}), min_items=0),
                                 "possible": Seq(Map(values=None, fields={}), min_items=0)}),
