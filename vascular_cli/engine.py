@@ -329,12 +329,14 @@ class Engine:
                 EVIDENCE_ORDER.get(r.evidence, 3), r.guideline.body, -r.guideline.year, r.guideline.id, r.position)
 
     def select(self, include_superseded: bool = False, sources=None):
-        """The (recommendation, criteria) pairs in scope: active documents (all with include_superseded),
-        optionally only some bodies or document ids."""
+        """The (recommendation, criteria) pairs in scope: recommendations (not scope or practice statements) of
+        active documents (all with include_superseded), optionally only some bodies or document ids."""
         wanted = {s.lower() for s in sources} if sources else None
         out = []
         for r, crit in self.compiled:
             g = r.guideline
+            if r.kind != "recommendation":
+                continue
             if g.status != "active" and not include_superseded:
                 continue
             if wanted and g.body.lower() not in wanted and g.id.lower() not in wanted:

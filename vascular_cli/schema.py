@@ -104,7 +104,7 @@ RECOMMENDATION = Map(
               "number", "number_verified"),
     fields={
         "id": Str(pattern=REC_ID),
-        "kind": Str(enum=("recommendation", "scope")),
+        "kind": Str(enum=("recommendation", "practice", "scope")),
         "alias": Str(),
         "number": Str(nullable=True),
         "number_verified": Bool(),
