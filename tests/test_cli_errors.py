@@ -4,6 +4,12 @@ import pytest
 
 from conftest import cli
 
+
+class Mentions(str):
+    """An error whose wording comes from the option parser (click): only the tool's prefix and the bad value are
+    the tool's contract, so a new click release cannot break the test."""
+
+
 CASES = [
     (["recommend", "--ceap", "C7"], 2,
      "vascular: error: --ceap: clinical class 'C7' is not defined in CEAP 2020 (valid: C0, C1, C2, C2r, C3, C4a, "
@@ -37,7 +43,7 @@ CASES = [
     (["recommend", "--ankle-pressure", "-1"], 2, "vascular: error: --ankle-pressure: -1 is outside the valid range 0-400"),
     (["recommend", "--format", "xml"], 2, "vascular: error: --format: 'xml' is not valid (valid: table, json, jsonl, markdown)"),
     (["recommend", "--source", "SVS"], 2, None),
-    (["recommend", "--bogus"], 2, "vascular: error: No such option: --bogus"),
+    (["recommend", "--bogus"], 2, Mentions("--bogus")),
     (["recommend", "--profile", "/no/such/file.yaml"], 2,
      "vascular: error: --profile '/no/such/file.yaml': cannot read (No such file or directory)"),
     (["recommend", "--profiles", "x.jsonl", "--profile", "y.yaml"], 2,
@@ -53,7 +59,7 @@ CASES = [
      "C4b, C4c, C5, C6, C6r) (at column 1)"),
     (["validate", "--format", "xml"], 2,
      "vascular: error: --format: 'xml' is not valid (valid: text, json, github, sarif)"),
-    (["nonsense"], 2, "vascular: error: No such command 'nonsense'."),
+    (["nonsense"], 2, Mentions("nonsense")),
     (["recommend", "--ceap", "C6", "--guidelines", "/no/such/dir"], 2,
      "vascular: error: --guidelines: '/no/such/dir' is not a file or directory"),
     (["recommend", "--ceap", "C6", "--guidelines", "tests/examples"], 2,
@@ -71,7 +77,9 @@ def test_error_path(args, code, message):
     lines = r.err.splitlines()
     assert len(lines) == 1, r.err
     assert "Traceback" not in r.err
-    if message is not None:
+    if isinstance(message, Mentions):
+        assert lines[0].startswith("vascular: error: ") and message in lines[0], lines[0]
+    elif message is not None:
         assert lines[0] == message
 
 
@@ -89,7 +97,7 @@ def test_source_filter_names_valid_choices():
     (b"- C6\n", "profile.yaml: profile must be a mapping of id, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure, got a list"),
     (b"", "profile.yaml: the profile is empty"),
     (b"\xff\xfe", "profile.yaml:1:1: invalid UTF-8 byte 0xff"),
-    (b"{\"ceap\": \"C6\",}", "profile.yaml:1:15: invalid JSON: Expecting property name enclosed in double quotes"),
+    (b"{\"ceap\": \"C6\",}", "profile.yaml:1:15: invalid JSON: "),
     (b"ceap: C6\nabi: 9\n", "profile.yaml: abi: 9 is outside the valid range 0-3"),
     (b"ceap: C6\nsymptom_days: -1\n", "profile.yaml: symptom_days: -1 is outside the valid range 0-36500"),
 ])

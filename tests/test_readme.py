@@ -21,7 +21,24 @@ def test_readme_opens_with_two_setup_commands():
 def test_ci_runs_exactly_the_readme_commands():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     for command in _readme_commands():
-        assert command in ci
+        assert f"readme '{command}'" in ci
+
+
+def test_lowest_versions_ci_run_pins_the_declared_lower_bounds():
+    """.ci/constraints-lowest.txt pins exactly the ">=" bounds of pyproject.toml (dependencies and the test extra)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {}
+    for spec in project["dependencies"] + project["optional-dependencies"]["test"]:
+        name, _, low = spec.partition(">=")
+        declared[name.strip().lower()] = low.split(",")[0].strip()
+    pins = {}
+    for line in (ROOT / ".ci" / "constraints-lowest.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower()] = version.strip()
+    assert pins == declared
 
 
 def test_every_command_and_recommend_option_is_documented():

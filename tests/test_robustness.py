@@ -27,13 +27,20 @@ def _file(name, tmp_path):
     return str(path)
 
 
+def _matches(actual: str, expected: str) -> bool:
+    """Exact, except that '...' in ``expected`` stands for a library's own wording (e.g. the json module's
+    description of a syntax error), which is not the tool's contract and changes between releases."""
+    head, _, tail = expected.partition("...")
+    return actual == expected if not _ else actual.startswith(head) and actual.endswith(tail)
+
+
 @pytest.mark.parametrize("name", sorted(CASES["profiles"]))
 def test_hostile_profile(name, tmp_path):
     code, message = CASES["profiles"][name]
     path = _file(name, tmp_path)
     r = cli("recommend", "--profile", path, "--format", "json")
     assert r.code == code, r
-    assert r.err == (message.format(file=path) + "\n" if message else "")
+    assert _matches(r.err, message.format(file=path) + "\n" if message else ""), r.err
 
 
 def test_hostile_guideline_directory_is_reported_not_crashed():
@@ -50,9 +57,10 @@ def test_batch_hostile_lines_each_reported_and_good_lines_kept():
     assert [(x["line"], x["id"], x["status"]) for x in rows] == [
         (1, "ok-1", "ok"), (2, None, "error"), (3, None, "error"), (4, None, "error"), (5, "ok-2", "ok"),
         (6, None, "error")]
-    assert [x.get("error") for x in rows if x["status"] == "error"] == [
-        "empty line (expected a JSON object)", "expected a JSON object (a profile), got an array",
-        "invalid UTF-8 at byte 14", "invalid JSON at column 24: Expecting ',' delimiter (truncated line?)"]
+    errors = [x.get("error") for x in rows if x["status"] == "error"]
+    expected = ["empty line (expected a JSON object)", "expected a JSON object (a profile), got an array",
+                "invalid UTF-8 at byte 14", "invalid JSON at column 24: ... (truncated line?)"]
+    assert len(errors) == len(expected) and all(map(_matches, errors, expected)), errors
     assert r.code == 1
 
 

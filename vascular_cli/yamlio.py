@@ -132,8 +132,46 @@ def _pos(ev) -> tuple[int, int]:
     return m.line, m.col
 
 
+_FLOW = re.compile(r"[\[\]{}]")
+
+
+def _flow_too_deep(text: str) -> int | None:
+    """Offset just past the first flow opener ('[' or '{') nested deeper than MAX_DEPTH, or None.
+
+    libyaml looks ahead over a whole line of flow openers and stops at a nesting limit of its own (in some releases)
+    before any event reaches the depth check below; parsing only the text up to this offset lets the tool's own limit
+    decide, whatever the PyYAML/libyaml release. Brackets inside quotes or comments can only give a false alarm,
+    which costs one partial parse (see loads)."""
+    if "[" not in text and "{" not in text:
+        return None
+    depth = 0
+    for m in _FLOW.finditer(text):
+        if m.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return m.end()
+        elif depth:
+            depth -= 1
+    return None
+
+
 def loads(text: str):
     """Parse one YAML document into YMap/YSeq/scalars. Raises YAMLProblem."""
+    cut = _flow_too_deep(text)
+    if cut is not None:
+        try:
+            _loads(text[:cut])
+        except YAMLProblem as e:
+            if e.message == _too_deep():
+                raise
+    return _loads(text)
+
+
+def _too_deep() -> str:
+    return f"nesting deeper than {MAX_DEPTH} levels"
+
+
+def _loads(text: str):
     stack: list = []  # [container, pending_key, pending_key_mark]
     anchors: dict[str, tuple[object, int]] = {}
     sizes: list[int] = []  # node counts of the open containers, for alias accounting
@@ -183,7 +221,7 @@ def loads(text: str):
                 if ev.tag is not None and ev.tag not in _CORE_TAGS:
                     raise YAMLProblem("VG001", f"YAML tag {ev.tag!r} is not allowed (only plain YAML data)", *_pos(ev))
                 if len(stack) >= MAX_DEPTH:
-                    raise YAMLProblem("VG001", f"nesting deeper than {MAX_DEPTH} levels", *_pos(ev))
+                    raise YAMLProblem("VG001", _too_deep(), *_pos(ev))
                 mark = _mark(ev)
                 if kind is yaml.MappingStartEvent:
                     c = YMap()
