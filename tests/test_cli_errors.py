@@ -85,8 +85,8 @@ def test_error_path(args, code, message):
 
 def test_source_filter_names_valid_choices():
     r = cli("recommend", "--source", "SVS")
-    assert r.err.startswith("vascular: error: --source: 'SVS' is not valid (did you mean 'ESVS'?) (valid: ACR, CIRSE, "
-                            "ESVS, SVS/AVF, acr-2018-suspected-le-dvt,")
+    assert r.err.startswith("vascular: error: --source: 'SVS' is not valid (did you mean 'ESVS'?) (valid: ACR, CHEST, CIRSE, "
+                            "ESVS, SIR, SVS/AVF, acr-2018-suspected-le-dvt,")
 
 
 @pytest.mark.parametrize("content, message", [
@@ -141,7 +141,9 @@ def test_factor_options_are_merged_over_the_profile_documents_factors():
     r = cli("recommend", "--profile", "-", "--factor", "malignancy=no", "--factor", "pregnancy", "-f", "json",
             stdin=b"ceap: C6\nfactors: {malignancy: true, arterial-disease: false}\n")
     assert r.code == 0, r
-    assert json.loads(r.out)["profile"]["factors"] == {"arterial-disease": False, "malignancy": False, "pregnancy": True}
+    # gi-or-gu-cancer is narrower than malignancy: no cancer means no GI/GU cancer
+    assert json.loads(r.out)["profile"]["factors"] == {"arterial-disease": False, "malignancy": False, "pregnancy": True,
+                                                       "gi-or-gu-cancer": False}
 
 
 def test_exclusive_factors_imply_no_and_cannot_both_be_yes():
@@ -150,7 +152,8 @@ def test_exclusive_factors_imply_no_and_cannot_both_be_yes():
     r = cli("recommend", "--lesion", "calf-dvt", "--factor", "first-episode", "--factor", "unprovoked", "-f", "json")
     factors = json.loads(r.out)["profile"]["factors"]
     assert factors == {"first-episode": True, "provoked-major-transient": False, "provoked-minor-transient": False,
-                       "recurrent-vte": False, "unprovoked": True}
+                       "recurrent-vte": False, "unprovoked": True,
+                       "second-unprovoked-vte": False}  # narrower than recurrent-vte: a first episode is no second one
     bad = cli("recommend", "--factor", "first-episode", "--factor", "recurrent-vte")
     assert (bad.code, bad.err) == (2, "vascular: error: --factor: recurrent-vte=yes implies first-episode=no, but "
                                       "first-episode=yes is given or implied\n")
