@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from .mapping import CEAP_SYSTEM, Mapping, malformed
+from .mapping import CEAP_SYSTEM, FACTOR_SYSTEM, LESION_SYSTEM, Mapping, malformed
 
 CLINICAL_ACTIVE = ("active", "recurrence", "relapse")
 VERIFICATION_IGNORED = ("refuted", "entered-in-error", "unconfirmed", "provisional", "differential")
@@ -148,6 +148,17 @@ class _Reader:
             self.ignore(label, reason, element, c)
         return entry, side
 
+    def term(self, kind, label, element, c) -> str | None:
+        """A project code that is a vocabulary term -> the canonical term (an unknown term is an error)."""
+        if not self.coding_ok(label, element, c):
+            return None
+        if self.vocab is None:
+            return c["code"]
+        canon = self.vocab.resolve(kind, c["code"])
+        if canon is None:
+            self.error(label, self.vocab.unknown_message(kind, c["code"]), element)
+        return canon
+
     @staticmethod
     def source(label, element, c, entry, side=None) -> dict:
         rec = {"resource": label, "element": element, "system": c.get("system"), "code": c.get("code"),
@@ -226,11 +237,12 @@ class _Reader:
     def condition(self, label, res):
         clinical = _status(res.get("clinicalStatus"))
         verification = _status(res.get("verificationStatus"))
+        first = next(iter(_codings(res.get("code"))), None)
         if verification in VERIFICATION_IGNORED:
-            return self.ignore(label, f"verificationStatus {verification}")
+            return self.ignore(label, f"verificationStatus {verification}", "code" if first else None, first)
         if clinical not in CLINICAL_ACTIVE:
             return self.ignore(label, f"clinicalStatus {clinical}" if clinical else "no clinicalStatus (not known "
-                                                                                    "to be active)")
+                               "to be active)", "code" if first else None, first)
         when = _when(res, "onsetDateTime", "onsetPeriod", "recordedDate")
         sides = []
         for j, c in enumerate(_codings(res.get("bodySite", [{}])[0] if isinstance(res.get("bodySite"), list)
@@ -242,6 +254,13 @@ class _Reader:
         episode = False
         for j, c in enumerate(_codings(res.get("code"))):
             element = f"code.coding[{j}]"
+            if c.get("system") == LESION_SYSTEM:
+                term = self.term("lesion", label, element, c)
+                if term:
+                    gave = True
+                    self.fact(f"lesion:{term}", True, {"resource": label, "element": element,
+                                                       "system": LESION_SYSTEM, "code": c["code"]})
+                continue
             entry, side = self.lookup("conditions", label, element, c)
             if entry is None:
                 continue
@@ -295,6 +314,16 @@ class _Reader:
         used = False
         for j, c in enumerate(_codings(res.get("code"))):
             element = f"code.coding[{j}]"
+            if c.get("system") == FACTOR_SYSTEM and not used:
+                used = True
+                term = self.term("factor", label, element, c)
+                if term and isinstance(res.get("valueBoolean"), bool):
+                    self.fact(f"factor:{term}", res["valueBoolean"],
+                              {"resource": label, "element": element, "system": FACTOR_SYSTEM, "code": c["code"],
+                               "value": res["valueBoolean"]}, when)
+                elif term:
+                    self.error(label, f"factor {term}: expected valueBoolean (true or false)", "value[x]")
+                continue
             entry, _ = self.lookup("observations", label, element, c)
             if entry is None or used:
                 continue

@@ -26,6 +26,8 @@ BASE = "https://github.com/vascular/vascular/fhir"
 CEAP_SYSTEM = f"{BASE}/CodeSystem/ceap-clinical-class"
 OBSERVATION_SYSTEM = f"{BASE}/CodeSystem/vascular-observation"
 BLEEDING_SYSTEM = f"{BASE}/CodeSystem/bleeding-risk"
+LESION_SYSTEM = f"{BASE}/CodeSystem/vascular-lesion"  # code = a lesion term of the vocabulary (Condition.code)
+FACTOR_SYSTEM = f"{BASE}/CodeSystem/vascular-factor"  # code = a factor term (Observation.code + valueBoolean)
 
 _PROJECT_CODE = r"^[a-z][a-z0-9-]*$"
 # Well-formed codes per system (checked in the mapping file AND in every coding of an input Bundle)
@@ -38,6 +40,8 @@ FORMATS = {
     RXNORM: (r"^[0-9]{1,9}$", "RxNorm RXCUIs are digits"),
     OBSERVATION_SYSTEM: (_PROJECT_CODE, "project codes are lower-case words"),
     BLEEDING_SYSTEM: (r"^(low|moderate|high)$", "bleeding-risk codes are low, moderate, high"),
+    LESION_SYSTEM: (_PROJECT_CODE, "vascular-lesion codes are lesion terms (vascular vocab lesion)"),
+    FACTOR_SYSTEM: (_PROJECT_CODE, "vascular-factor codes are factor terms (vascular vocab factor)"),
 }
 SECTIONS = ("conditions", "observations", "values", "body_sites", "medications")
 FIELDS = ("abi", "ankle_pressure", "toe_pressure", "ceap", "bleeding_risk")
@@ -217,7 +221,7 @@ class Mapping:
             (self.prefix if e.match == "prefix" else self.exact)[(e.section, e.system, e.code)] = e
             for v in e.values:
                 self.exact[("observations.values", v.system, v.code)] = v
-        self.known_systems = set(systems.values())
+        self.known_systems = set(systems.values()) | {LESION_SYSTEM, FACTOR_SYSTEM}
 
     def lookup(self, section: str, system: str, code: str) -> tuple[Entry | None, str | None]:
         """(entry, side) for a coding: the exact entry, else the longest prefix entry; side from its scheme."""
