@@ -219,6 +219,24 @@ def validate(
     raise typer.Exit(1 if errors or (strict and warnings) else 0)
 
 
+@command()
+def export(
+    fmt: str = typer.Option("fhir", "--format", "-f", help="Export format: fhir (FHIR R4 JSON, CPG-on-FHIR PlanDefinitions)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="A directory (one JSON file per resource) or a .json file (one Bundle); default: the Bundle on stdout."),
+    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
+):
+    """Write the knowledge base as FHIR R4 resources (PlanDefinition per document, one action per recommendation)."""
+    from .fhir.export import write
+
+    _choice(fmt, ["fhir"], "--format")
+    kb = _kb(guidelines)
+    try:
+        summary = write(kb, output, sys.stdout)
+    except OSError as e:
+        raise InputError(f"--output {output!r}: cannot write ({e.strerror})") from None
+    print(f"vascular: exported {summary}", file=sys.stderr)
+
+
 @command("list")
 def list_(
     guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
