@@ -3,6 +3,7 @@ parses with fhir.resources (R4B models, the nearest to R4), uses only R4 element
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
@@ -162,7 +163,7 @@ def test_ceap_code_system_has_every_ceap_2020_class():
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: f"{r['resourceType']}/{r['id']}")
 def test_every_exported_resource_parses_with_fhir_resources_and_uses_only_r4_elements(resource):
-    mod = pytest.importorskip(f"fhir.resources.R4B.{resource['resourceType'].lower()}")
+    mod = importlib.import_module(f"fhir.resources.R4B.{resource['resourceType'].lower()}")
     model = getattr(mod, resource["resourceType"])
     model.model_validate(resource)
     assert set(resource) <= R4[resource["resourceType"]], set(resource) - R4[resource["resourceType"]]
@@ -173,7 +174,7 @@ def test_every_exported_resource_parses_with_fhir_resources_and_uses_only_r4_ele
 
 
 def test_the_bundle_parses_and_cli_export_is_deterministic(tmp_path):
-    mod = pytest.importorskip("fhir.resources.R4B.bundle")
+    mod = importlib.import_module("fhir.resources.R4B.bundle")
     mod.Bundle.model_validate(bundle(KB))
     a, b = cli("export"), cli("export", "--format", "fhir")
     assert a.code == 0 and a.out == b.out and json.loads(a.out) == bundle(KB)

@@ -4,6 +4,7 @@ bad input is one clear error line (exit 2), or an error line in batch mode; neve
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from pathlib import Path
 
@@ -255,7 +256,7 @@ def test_library_api_returns_structured_errors():
 
 @pytest.mark.parametrize("path", BUNDLES, ids=lambda p: p.stem)
 def test_every_test_bundle_parses_with_fhir_resources(path):
-    bundle_mod = pytest.importorskip("fhir.resources.R4B.bundle")
+    bundle_mod = importlib.import_module("fhir.resources.R4B.bundle")
     b = bundle_mod.Bundle.model_validate_json(path.read_text(encoding="utf-8"))
     assert b.entry
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -275,3 +276,16 @@ def _references(node):
     elif isinstance(node, list):
         for v in node:
             yield from _references(v)
+
+
+def test_fhir_is_not_imported_on_the_common_start_up_path(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from vascular_cli.cli import main; main(['recommend', '--ceap', 'C6', '--format', 'json']); "
+            "sys.stderr.write(str(sorted(m for m in sys.modules if m.startswith('vascular_cli.fhir'))))")
+    env = {**os.environ, "VASCULAR_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=HERE.parent.parent)
+            for _ in range(2)]
+    assert runs[1].returncode == 0 and runs[1].stderr == "[]"  # a cached start-up never imports the FHIR package
