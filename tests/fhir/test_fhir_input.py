@@ -289,3 +289,12 @@ def test_fhir_is_not_imported_on_the_common_start_up_path(tmp_path):
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=HERE.parent.parent)
             for _ in range(2)]
     assert runs[1].returncode == 0 and runs[1].stderr == "[]"  # a cached start-up never imports the FHIR package
+
+
+def test_out_of_range_values_name_the_resource():
+    b = _bundle("12-c6-low-abi-pressures")
+    b["entry"][2]["resource"]["valueQuantity"]["value"] = 4.5
+    assert "Observation/abi.valueQuantity: abi 4.5 is outside the valid range 0-3" in _bad(b)
+    b = _bundle("12-c6-low-abi-pressures")
+    b["entry"][3]["resource"]["valueQuantity"]["code"] = "kPa"
+    assert "Observation/ap.valueQuantity: ankle pressure in 'kPa': expected mm[Hg]" in _bad(b)

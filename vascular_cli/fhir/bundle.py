@@ -341,6 +341,13 @@ class _Reader:
                 if entry.field != "abi" and unit is not None and unit not in MMHG:
                     self.error(label, f"{entry.field.replace('_', ' ')} in {unit!r}: expected mm[Hg]", "valueQuantity")
                     continue
+                from ..profile import RANGES
+
+                lo, hi = RANGES[entry.field]
+                if not lo <= q["value"] <= hi:
+                    self.error(label, f"{entry.field.replace('_', ' ')} {q['value']} is outside the valid range "
+                                      f"{lo:g}-{hi:g}", "valueQuantity")
+                    continue
                 self.fact(entry.field, q["value"], {**rec, "value": q["value"]}, when)
             elif entry.field == "ceap":
                 text = res.get("valueString")

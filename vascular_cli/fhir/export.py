@@ -215,7 +215,7 @@ def _plan(kb, g) -> dict:
         "identifier": [{"system": f"{BASE}/guideline", "value": g.id}], "version": __version__,
         "name": _name(g.id), "title": f"{g.body} {g.year}: {g.title}",
         "type": {"coding": [{"system": PLAN_TYPE, "code": "eca-rule", "display": "ECA Rule"}]},
-        "status": STATUS.get(g.status, "unknown"), "experimental": False, "publisher": g.body,
+        "status": STATUS.get(g.status, "unknown"), "experimental": False, "publisher": "vascular",
         "description": desc, "relatedArtifact": related,
         "action": [_action(kb, r) for r in recs if r.kind == "recommendation"],
     }
