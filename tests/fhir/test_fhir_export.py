@@ -186,3 +186,16 @@ def test_the_bundle_parses_and_cli_export_is_deterministic(tmp_path):
     assert r.code == 0 and json.loads((tmp_path / "kb.json").read_text()) == bundle(KB)
     r = cli("export", "--format", "cql")
     assert (r.code, r.err) == (2, "vascular: error: --format: 'cql' is not valid (valid: fhir)\n")
+
+
+def test_practice_items_are_documentation_only_never_actions():
+    from vascular_cli.fhir.export import _plan
+    from vascular_cli.loader import KnowledgeBase
+
+    recs = list(KB.recommendations)
+    i = next(i for i, r in enumerate(recs) if r.full_id == "svs-avf-2014-vlu/6.14")
+    recs[i] = recs[i]._replace(kind="practice")
+    kb = KnowledgeBase(KB.vocabulary, KB.grading, KB.guidelines, tuple(recs))
+    plan = _plan(kb, KB.guideline("svs-avf-2014-vlu"))
+    assert "6.14" not in [a["id"] for a in plan["action"]]
+    assert {"type": "documentation", "label": recs[i].number, "display": recs[i].statement} in plan["relatedArtifact"]
