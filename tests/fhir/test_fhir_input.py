@@ -298,3 +298,15 @@ def test_out_of_range_values_name_the_resource():
     b = _bundle("12-c6-low-abi-pressures")
     b["entry"][3]["resource"]["valueQuantity"]["code"] = "kPa"
     assert "Observation/ap.valueQuantity: ankle pressure in 'kPa': expected mm[Hg]" in _bad(b)
+
+
+def test_onset_after_the_bundle_timestamp_or_too_old_is_an_error():
+    b = _calf()
+    b["entry"][1]["resource"]["onsetDateTime"] = "2026-05-01"
+    assert "Condition/calf.onset: onset 2026-05-01 is after Bundle.timestamp 2026-04-10T09:00:00Z" in _bad(b)
+    b["entry"][1]["resource"]["onsetDateTime"] = "1900-01-01"
+    assert "more than 36,500 days before Bundle.timestamp" in _bad(b)
+    del b["timestamp"]
+    fp = profile_from_bundle(b, MAPPING, KB.vocabulary)
+    assert "symptom_days" not in fp.document
+    assert any("the Bundle has no timestamp" in i["reason"] for i in fp.ignored)

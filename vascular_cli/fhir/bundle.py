@@ -293,6 +293,8 @@ class _Reader:
                 self.ignore(label, f"onset {onset!r} is not precise to the day", "onset")
             elif day > ref:
                 self.error(label, f"onset {onset} is after Bundle.timestamp {self.b.get('timestamp')}", "onset")
+            elif (ref - day).days > 36500:
+                self.error(label, f"onset {onset} is more than 36,500 days before Bundle.timestamp", "onset")
             else:
                 self.fact("symptom_days", (ref - day).days,
                           {"resource": label, "element": "onset", "value": onset,
