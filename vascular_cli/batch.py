@@ -63,26 +63,26 @@ class BatchEvaluator:
         return True, text
 
 
-def _lines(stream):
-    """Yield (line number, bytes or None if over-long) without ever holding more than MAX_LINE bytes."""
+def _lines(stream, max_line: int = MAX_LINE):
+    """Yield (line number, bytes or None if over-long) without ever holding more than max_line bytes."""
     n = 0
     while True:
-        chunk = stream.readline(MAX_LINE + 1)
+        chunk = stream.readline(max_line + 1)
         if not chunk:
             return
         n += 1
-        if len(chunk) > MAX_LINE:
+        if len(chunk) > max_line:
             while chunk and not chunk.endswith(b"\n"):  # discard the rest of the over-long line
-                chunk = stream.readline(MAX_LINE)
+                chunk = stream.readline(max_line)
             yield n, None
         else:
             yield n, chunk
 
 
-def parse_line(raw: bytes | None):
+def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profile"):
     """One input line -> (profile document, None) or (None, error message)."""
     if raw is None:
-        return None, f"line longer than the {MAX_LINE // (1024 * 1024)} MiB limit"
+        return None, f"line longer than the {max_line // (1024 * 1024)} MiB limit"
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -99,7 +99,7 @@ def parse_line(raw: bytes | None):
     if not isinstance(doc, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
             type(doc), "null")
-        return None, f"expected a JSON object (a profile), got {kind}"
+        return None, f"expected a JSON object ({what}), got {kind}"
     return doc, None
 
 
@@ -130,14 +130,16 @@ class _Progress:
 
 
 def run_batch(engine, source: str, options: dict, defaults: dict | None = None, out=None,
-              with_possible: bool = False) -> int:
-    """Run batch mode; returns the exit code (0, or 1 if any line was bad)."""
+              with_possible: bool = False, convert=None, option: str = "--profiles", max_line: int = MAX_LINE,
+              what: str = "a profile") -> int:
+    """Run batch mode; returns the exit code (0, or 1 if any line was bad). ``convert`` turns each parsed line
+    into a profile document, returning (document, None) or (None, error message) (FHIR Bundles: fhir/commands.py)."""
     out = out or sys.stdout
     ev = BatchEvaluator(engine, options, defaults, with_possible)
     try:
         stream = sys.stdin.buffer if source == "-" else open(source, "rb")
     except OSError as e:
-        raise InputError(f"--profiles {source!r}: cannot read ({e.strerror})") from None
+        raise InputError(f"{option} {source!r}: cannot read ({e.strerror})") from None
     total = None
     if source != "-":
         try:
@@ -150,8 +152,10 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
     buf: list[str] = []
     stop = _StopFlag()
     try:
-        for n, raw in _lines(stream):
-            doc, error = parse_line(raw)
+        for n, raw in _lines(stream, max_line):
+            doc, error = parse_line(raw, max_line, what)
+            if doc is not None and convert is not None:
+                doc, error = convert(doc)
             if doc is not None:
                 ok, body = ev.fragment(doc)
                 ident = doc.get("id")

@@ -415,6 +415,35 @@ def unexplained(kb, sources, docs):
     return out
 
 
+@check("VG016", "fhir-mapping", "A FHIR mapping entry has a malformed code or an undefined reference")
+def fhir_mapping(kb, sources, docs):
+    """In ``fhir-mapping.yaml`` every code must be well formed for its system (ICD-10-CM ``I82.422`` with its dot,
+    SNOMED CT digits with a valid Verhoeff check digit, LOINC ``77194-9``, ATC ``B01AF``, CEAP 2020 classes), and
+    every ``system``, ``source`` and ``laterality`` scheme must be defined in the file. Terms (``lesion``,
+    ``factors``, ``severity``) are checked as VG006, duplicates as VG017.
+
+    Pass: ``{system: icd-10-cm, code: I82.42, match: prefix, lesion: acute-iliofemoral-dvt, ...}``
+    Fail: ``code: I8242`` (no dot); ``code: "446841002"`` with ``system: snomed-ct`` (bad check digit);
+    ``system: icd10`` (not defined under ``systems``)
+    """
+    from .fhir.mapping import KIND, problems
+
+    out = []
+    for src in sources:
+        if src.kind == KIND and isinstance(src.tree, dict):
+            out += problems(src, kb.vocabulary)
+    return out
+
+
+_declare("VG017", "fhir-duplicate-code", "A code is mapped twice in the FHIR mapping", """
+Each (section, system, code) is mapped once in ``fhir-mapping.yaml``, so a code never gives two different sets of
+facts depending on the order of the file (reported by the VG016 pass).
+
+Pass: ``I82.42`` once under ``conditions``
+Fail: ``{system: icd-10-cm, code: I82.42, ...}`` twice under ``conditions``
+""")
+
+
 @check("VG101", "unverified-number", "The recommendation number was not read in the source", level="warning")
 def unverified_numbers(kb, sources, docs):
     """A warning, shown to users too: the label was inferred (e.g. from position) or is unknown.

@@ -98,6 +98,8 @@ def recommend(
     toe_pressure: Optional[str] = typer.Option(None, "--toe-pressure", help="Toe pressure, mm Hg."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Profile document (YAML or JSON), or - for stdin; options override it."),
     profiles: Optional[str] = typer.Option(None, "--profiles", help="Batch: JSON Lines of profiles (file or -); JSON Lines out."),
+    fhir: Optional[str] = typer.Option(None, "--fhir", help="FHIR R4 Bundle (JSON file or -) to read the profile from; options override it."),
+    fhir_bundles: Optional[str] = typer.Option(None, "--fhir-bundles", help="Batch: NDJSON, one FHIR R4 Bundle per line (file or -); JSON Lines out."),
     fmt: str = typer.Option("table", "--format", "-f", help=FORMATS_HELP),
     explain: bool = typer.Option(False, "--explain", help="Show every criterion: matched, missing, failed."),
     show_all: bool = typer.Option(False, "--all", help="Also list recommendations that do not apply."),
@@ -117,14 +119,33 @@ def recommend(
     kb = _kb(guidelines)
     engine = Engine(kb)
     options = dict(include_superseded=include_superseded, sources=_sources(kb, source))
+    if profiles is not None and profile is not None:
+        raise InputError("--profiles (batch) and --profile cannot be combined")
+    inputs = [o for o, v in (("--profile", profile), ("--profiles", profiles), ("--fhir", fhir),
+                             ("--fhir-bundles", fhir_bundles)) if v is not None]
+    if len(inputs) > 1:
+        raise InputError(f"{' and '.join(inputs)} cannot be combined (give one input)")
     if profiles is not None:
-        if profile is not None:
-            raise InputError("--profiles (batch) and --profile cannot be combined")
         from .batch import run_batch
 
         raise typer.Exit(run_batch(engine, profiles, options, flags, with_possible=show_all))
+    if fhir_bundles is not None:
+        from .batch import run_batch
+        from .fhir.bundle import MAX_BUNDLE_BYTES
+        from .fhir.commands import converter
+
+        raise typer.Exit(run_batch(engine, fhir_bundles, options, flags, with_possible=show_all,
+                                   convert=converter(kb, guidelines), option="--fhir-bundles",
+                                   max_line=MAX_BUNDLE_BYTES, what="a FHIR Bundle"))
     fmt = _choice(fmt, list(RECOMMEND), "--format")
     raw: dict = {}
+    from_fhir = None
+    if fhir is not None:
+        from .fhir.commands import document
+
+        raw, from_fhir = document(kb, fhir, guidelines)
+        if "factors" in flags and raw.get("factors"):
+            flags["factors"] = _merge_factors(kb, raw["factors"], flags["factors"])
     if profile is not None:
         name = "<stdin>" if profile == "-" else profile
         doc = profiles_mod.parse_text(kb.vocabulary, _read_text(profile, "--profile"), name)
@@ -139,6 +160,10 @@ def recommend(
     kwargs = dict(include_all=show_all, explain=explain)
     if fmt == "table":
         kwargs["width"] = _width()
+    if from_fhir is not None:  # the output gains a `fhir` object (provenance per fact, ignored codes)
+        from .fhir.commands import with_fhir
+
+        render = with_fhir(render, fmt, from_fhir)
     try:
         render(kb, result, sys.stdout, **kwargs)
         sys.stdout.flush()
@@ -192,6 +217,24 @@ def validate(
     warnings = len(kb.problems) - errors
     print(f"{kb.read} file(s), {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     raise typer.Exit(1 if errors or (strict and warnings) else 0)
+
+
+@command()
+def export(
+    fmt: str = typer.Option("fhir", "--format", "-f", help="Export format: fhir (FHIR R4 JSON, CPG-on-FHIR PlanDefinitions)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="A directory (one JSON file per resource) or a .json file (one Bundle); default: the Bundle on stdout."),
+    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
+):
+    """Write the knowledge base as FHIR R4 resources (PlanDefinition per document, one action per recommendation)."""
+    from .fhir.export import write
+
+    _choice(fmt, ["fhir"], "--format")
+    kb = _kb(guidelines)
+    try:
+        summary = write(kb, output, sys.stdout)
+    except OSError as e:
+        raise InputError(f"--output {output!r}: cannot write ({e.strerror})") from None
+    print(f"vascular: exported {summary}", file=sys.stderr)
 
 
 @command("list")

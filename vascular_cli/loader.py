@@ -37,7 +37,7 @@ class SourceFile:
     __slots__ = ("path", "sha256", "tree", "kind")
 
     def __init__(self, path: str, sha256: str, tree=None, kind: str | None = None):
-        self.path, self.sha256, self.tree, self.kind = path, sha256, tree, kind  # kind: guideline|vocabulary|grading
+        self.path, self.sha256, self.tree, self.kind = path, sha256, tree, kind  # guideline|vocabulary|grading|fhir_mapping
 
 
 class KnowledgeBase:
@@ -100,10 +100,10 @@ def read_file(path: Path, display: str | None = None, data: bytes | None = None)
         return src, [Problem(display, e.line, e.col, e.code, e.message)]
     tree = src.tree
     if isinstance(tree, dict):
-        src.kind = next((k for k in ("guideline", "vocabulary", "grading") if k in tree), None)
+        src.kind = next((k for k in ("guideline", "vocabulary", "grading", "fhir_mapping") if k in tree), None)
     if src.kind is None:
-        return src, [Problem(display, 1, 1, "VG003",
-                             "not a vascular file: expected a top-level 'guideline', 'vocabulary' or 'grading' key")]
+        return src, [Problem(display, 1, 1, "VG003", "not a vascular file: expected a top-level 'guideline', "
+                             "'vocabulary', 'grading' or 'fhir_mapping' key")]
     return src, []
 
 
