@@ -38,7 +38,17 @@ def test_golden(name):
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(r.out, encoding="utf-8")
-    assert r.out == path.read_text(encoding="utf-8")
+    _same(r.out, path.read_text(encoding="utf-8"), name)
+
+
+def _same(got: str, want: str, name: str) -> None:
+    """Exact comparison with a short message (the first differing line): pytest's own diff of two long texts is
+    quadratic and can run for minutes."""
+    if got != want:
+        a, b = got.splitlines(), want.splitlines()
+        i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        pytest.fail(f"{name}: first difference at line {i + 1}:\n got: {a[i] if i < len(a) else '<end>'!r}\n"
+                    f"want: {b[i] if i < len(b) else '<end>'!r} ({len(a)} vs {len(b)} lines)", pytrace=False)
 
 
 def test_json_is_identical_across_runs():
