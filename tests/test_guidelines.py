@@ -24,7 +24,7 @@ def test_bundled_knowledge_base_has_no_errors():
 
 def test_every_recommendation_has_an_applies_and_a_near_miss_example():
     lacking = [r.full_id for r in KB.recommendations if r.kind == "recommendation"
-               and not r.examples.get("applies") or not r.examples.get("not_applicable")]
+               and (not r.examples.get("applies") or not r.examples.get("not_applicable"))]
     assert lacking == []
 
 

@@ -248,7 +248,8 @@ def _bundled_ids() -> set[str]:
 
 @check("VG010", "empty-criteria", "A recommendation has no selection criteria")
 def empty_criteria(kb, sources, docs):
-    """``when`` must hold at least one criterion, otherwise the recommendation would apply to every patient.
+    """``when`` must hold at least one criterion, otherwise the recommendation would apply to every patient. A
+    ``kind: practice`` statement (addressed to clinicians or services, never matched) may have ``when: {}``.
 
     Pass: ``when: {ceap: [C6]}``
     Fail: ``when: {}``
@@ -256,6 +257,8 @@ def empty_criteria(kb, sources, docs):
     out = []
     for src, g, recs in docs:
         for node, r in recs:
+            if r.kind == "practice" and not r.when:
+                continue
             alts = [r.when] + list(r.when.get("any_of", []))
             for w in alts:
                 if not w:
