@@ -55,3 +55,10 @@ def test_cli_reference_is_generated_from_help():
     from vascular_cli.clidoc import markdown
 
     assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == markdown()
+
+
+def test_readme_coverage_table_is_generated_from_the_knowledge_base():
+    from vascular_cli.coverage import readme_text
+
+    assert (ROOT / "README.md").read_text(encoding="utf-8") == readme_text(ROOT), \
+        "README coverage table out of date: python -m vascular_cli.coverage"

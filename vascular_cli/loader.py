@@ -240,7 +240,8 @@ def _read_guideline(src: SourceFile, problems: list[Problem]):
         id=h["id"], body=h["body"], title=h["title"], year=h["year"], citation=h["citation"], doi=h["doi"],
         grading=h["grading"], status=h["status"], path=src.path, sha256=src.sha256, pmid=h.get("pmid"),
         url=h.get("url"), superseded_by=h.get("superseded_by"), supersedes=h.get("supersedes"),
-        sources=dict(h.get("sources") or {}), note=h.get("note"),
+        sources=dict(h.get("sources") or {}), note=h.get("note"), scope=h.get("scope"),
+        left_out=tuple((x["records"], x["reason"]) for x in h.get("left_out") or ()),
     )
     recs: list = []
     items = tree["recommendations"]

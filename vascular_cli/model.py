@@ -87,6 +87,8 @@ class Guideline(NamedTuple):
     supersedes: str | None = None
     sources: Mapping[str, str] = {}
     note: str | None = None
+    scope: str | None = None  # what part of the document is encoded (README coverage table)
+    left_out: tuple = ()  # (records, reason) pairs: statements of the document not encoded, and why
 
 
 class Recommendation(NamedTuple):
