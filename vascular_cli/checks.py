@@ -478,6 +478,7 @@ def missing_doi(kb, sources, docs):
 @check("VG103", "missing-examples", "A recommendation has no example profiles", level="warning")
 def missing_examples(kb, sources, docs):
     """A warning: without an ``applies`` and a ``not_applicable`` example, a mistyped criterion goes unnoticed.
+    Practice statements with no criteria (never matched) need none.
 
     Pass: ``examples: {applies: [...], not_applicable: [...]}``
     Warn: no ``examples``
@@ -485,6 +486,8 @@ def missing_examples(kb, sources, docs):
     out = []
     for src, g, recs in docs:
         for node, r in recs:
+            if r.kind == "practice" and not r.when:
+                continue
             ex = node.get("examples") or {}
             lacking = [k for k in ("applies", "not_applicable") if not ex.get(k)]
             if lacking:
