@@ -6,6 +6,7 @@ VG001-VG005 are found while reading (yamlio.py, schema.py); the others run on th
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -28,13 +29,13 @@ REGISTRY: dict[str, Check] = {}
 
 def check(code: str, name: str, title: str, level: str = "error"):
     def deco(fn):
-        REGISTRY[code] = Check(code, name, title, level, (fn.__doc__ or "").strip(), fn)
+        REGISTRY[code] = Check(code, name, title, level, inspect.cleandoc(fn.__doc__ or ""), fn)
         return fn
     return deco
 
 
 def _declare(code, name, title, doc):
-    REGISTRY[code] = Check(code, name, title, "error", doc.strip())
+    REGISTRY[code] = Check(code, name, title, "error", inspect.cleandoc(doc))
 
 
 _declare("VG001", "yaml-syntax", "File is not safe, readable YAML", """
@@ -206,10 +207,10 @@ def duplicate_ids(kb, sources, docs):
     out = []
     seen_docs: dict[str, str] = {}
     for src, g, recs in docs:
+        m = value_mark(src.tree["guideline"], "id")
         if g.id in seen_docs:
-            out.append(_p(src.path, value_mark(src.tree["guideline"], "id"), "VG008",
-                          f"guideline id {g.id!r} is also defined in {seen_docs[g.id]}"))
-        seen_docs.setdefault(g.id, src.path)
+            out.append(_p(src.path, m, "VG008", f"guideline id {g.id!r} is already defined at {seen_docs[g.id]}"))
+        seen_docs.setdefault(g.id, f"{src.path}:{m.line}:{m.col}")
         seen: dict[str, int] = {}
         for node, r in recs:
             if r.id in seen:
@@ -444,6 +445,18 @@ facts depending on the order of the file (reported by the VG016 pass).
 
 Pass: ``I82.42`` once under ``conditions``
 Fail: ``{system: icd-10-cm, code: I82.42, ...}`` twice under ``conditions``
+""")
+
+
+_declare("VG018", "config", "The repository configuration for validate is invalid", """
+``.vascular.yaml`` or ``[tool.vascular]`` in ``pyproject.toml`` (see the README, "Repository configuration"):
+known keys only, ``level`` one of off/warning/error, check codes or names that exist, relative path globs; an error
+check (VG001-VG017) cannot be turned off or lowered to a warning, because ``recommend`` refuses data that fails it.
+A rule with a problem is not applied.
+
+Pass: ``validate: {rules: [{checks: [VG102], level: off, paths: ["protocols/"]}]}``
+Fail: ``validate: {rules: [{checks: [VG102], levle: off}]}`` (did you mean 'level'?); ``checks: [VG006]`` with
+``level: off``
 """)
 
 
