@@ -69,7 +69,7 @@ def collect(paths) -> tuple[list[Path], list[Problem]]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files += sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and f.is_file())
+            files += sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and not f.name.startswith(".") and f.is_file())
         elif p.is_file():
             files.append(p)
         else:
