@@ -91,7 +91,7 @@ def test_source_filter_names_valid_choices():
 
 @pytest.mark.parametrize("content, message", [
     (b"ceap: C6\nceap: C5\n", "profile.yaml:2:1: duplicate key 'ceap' (first defined at line 1, column 1)"),
-    (b"ceap: [C6\n", "profile.yaml:2:1: YAML syntax error"),
+    (b"ceap: [C6\n", "profile.yaml:1:7: YAML syntax error: the '[' opened here is not closed"),
     (b"ceap: !!python/object:os.system C6\n", "profile.yaml:1:7: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
     (b"ceap: C6\nlesions: chronic-occlusion\n", "profile.yaml: unknown profile key 'lesions' (did you mean 'lesion'?)"),
     (b"- C6\n", "profile.yaml: profile must be a mapping of id, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure, got a list"),

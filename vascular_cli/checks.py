@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .model import Problem
+from .suggest import did_you_mean
 from .yamlio import Mark, key_mark, value_mark
 
 
@@ -132,11 +133,13 @@ def unknown_terms(kb, sources, docs):
                 for i, c in enumerate(codes):
                     if c is not None and c not in CLASSES:
                         where = value_mark(spec, ("min", "max")[i]) if isinstance(spec, dict) else value_mark(spec, i)
-                        out.append(_p(path, where, "VG006", f"CEAP clinical class {c!r} is not defined in CEAP 2020"))
+                        out.append(_p(path, where, "VG006", f"CEAP clinical class {c!r} is not defined in CEAP 2020"
+                                                            f"{did_you_mean(str(c), CLASSES)}"))
             elif key == "etiology":
                 for i, c in enumerate(spec):
                     if c not in ETIOLOGY:
-                        out.append(_p(path, value_mark(spec, i), "VG006", f"CEAP etiology {c!r} is not defined"))
+                        out.append(_p(path, value_mark(spec, i), "VG006", f"CEAP etiology {c!r} is not defined"
+                                                                          f"{did_you_mean(str(c), ETIOLOGY)}"))
             elif key in ("lesion", "factors"):
                 kind = "lesion" if key == "lesion" else "factor"
                 lists = {"any": spec} if isinstance(spec, list) else spec
@@ -172,7 +175,8 @@ def unknown_grades(kb, sources, docs):
         system = kb.grading.get(g.grading)
         if system is None:
             out.append(_p(src.path, value_mark(src.tree["guideline"], "grading"), "VG007",
-                          f"grading system {g.grading!r} is not defined (valid: {', '.join(sorted(kb.grading))})"))
+                          f"grading system {g.grading!r} is not defined{did_you_mean(g.grading, kb.grading)} "
+                          f"(valid: {', '.join(sorted(kb.grading)) or 'none loaded'})"))
             continue
         for node, r in recs:
             for field, table in (("strength", system.strength), ("evidence", system.evidence)):
@@ -180,7 +184,8 @@ def unknown_grades(kb, sources, docs):
                 if code is not None and code not in table:
                     valid = ", ".join(table) or "none (leave it null)"
                     out.append(_p(src.path, value_mark(node, field), "VG007",
-                                  f"{field} {code!r} is not a code of {g.grading} (valid: {valid})"))
+                                  f"{field} {code!r} is not a code of {g.grading}{did_you_mean(str(code), table)} "
+                                  f"(valid: {valid})"))
                 conflict = (r.grade_conflict or {}).get(field)
                 if conflict is not None and conflict not in table:
                     out.append(_p(src.path, value_mark(node, "grade_conflict"), "VG007",
@@ -235,7 +240,8 @@ def dangling(kb, sources, docs):
         for field in ("superseded_by", "supersedes"):
             target = getattr(g, field)
             if target is not None and target not in ids:
-                out.append(_p(src.path, value_mark(h, field), "VG009", f"{field} {target!r} is not a loaded document"))
+                out.append(_p(src.path, value_mark(h, field), "VG009", f"{field} {target!r} is not a loaded document"
+                                                                         f"{did_you_mean(target, sorted(ids))}"))
         if g.status == "superseded" and not g.superseded_by:
             out.append(_p(src.path, value_mark(h, "status"), "VG009", "status superseded needs superseded_by"))
     return out
@@ -375,6 +381,8 @@ def examples(kb, sources, docs):
     for src, g, recs in docs:
         for node, r in recs:
             ex = node.get("examples") or {}
+            if ex and _unknown_terms(r, kb.vocabulary):
+                continue  # reported as VG006 once; the examples cannot be judged against an unknown term
             try:
                 crit = compile_criteria(r.when, kb.vocabulary)
             except Exception:  # broken criteria are reported by other checks
@@ -395,6 +403,35 @@ def examples(kb, sources, docs):
                         out.append(_p(src.path, where, "VG014",
                                       f"examples.{key}[{i}] gives {got}, not {wanted[key]}" + (f" ({why})" if why else "")))
     return out
+
+
+def _unknown_terms(r, v) -> bool:
+    """Whether the recommendation's action or criteria name a term, CEAP class or etiology code VG006 reports."""
+    from .ceap import CLASSES, ETIOLOGY
+
+    if v.resolve("action", r.action) is None:
+        return True
+
+    def bad(when) -> bool:
+        for key, spec in when.items():
+            if key == "ceap":
+                codes = [spec.get("min"), spec.get("max")] if isinstance(spec, dict) else spec
+                if any(c is not None and c not in CLASSES for c in codes):
+                    return True
+            elif key == "etiology" and any(c not in ETIOLOGY for c in spec):
+                return True
+            elif key in ("lesion", "factors"):
+                kind = "lesion" if key == "lesion" else "factor"
+                lists = [spec] if isinstance(spec, list) else list(spec.values())
+                if any(v.resolve(kind, w) is None for words in lists for w in words):
+                    return True
+            elif key in ("bleeding_risk", "severity") and any(v.resolve(key.replace("_", "-"), w) is None for w in spec):
+                return True
+            elif key == "any_of" and any(bad(alt) for alt in spec):
+                return True
+        return False
+
+    return bad(r.when)
 
 
 @check("VG015", "unexplained-uncertainty", "Uncertainty is flagged but not explained")

@@ -30,7 +30,8 @@ def parse_factor(text: str, vocab: Vocabulary, where: str = "--factor") -> tuple
     value = True
     if sep:
         if val.strip().lower() not in YES:
-            raise InputError(f"{where}: {text!r} has value {val!r} (valid: yes, no)")
+            raise InputError(f"{where}: {text!r} has value {val!r}{did_you_mean(val.strip().lower(), YES)} "
+                             "(valid: yes, no)")
         value = YES[val.strip().lower()]
     canon = vocab.resolve("factor", name)
     if canon is None:
@@ -53,8 +54,13 @@ def _number(value, name: str, where: str, integer: bool = False, cli: bool = Tru
     lo, hi = RANGES[name]
     shown = value
     if isinstance(value, str) and not cli:  # documents: a number is written as a number, as in YAML and JSON alike
-        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got the string {value!r}"
-                         f" (write it without quotes: {where.rsplit(': ', 1)[-1]}: {value.strip()})")
+        try:
+            float(value)
+            hint = f" (write it without quotes: {where.rsplit(': ', 1)[-1]}: {value.strip()})"
+        except ValueError:
+            hint = ""
+        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got the string "
+                         f"{value!r}{hint}")
     if isinstance(value, str):
         try:
             value = float(value.strip())
