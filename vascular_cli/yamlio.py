@@ -278,9 +278,21 @@ def syntax_error(text: str, e) -> tuple[int, int, str]:
                                             + ("; write '' for a quote inside it)" if q == "'" else ")"))
     if "flow" in context and cm is not None and ("expected ','" in problem or "end of stream" in problem
                                                  or "did not find expected" in problem):
-        b = lines[cm.line][cm.column:cm.column + 1] if cm.line < len(lines) else "["
+        b = lines[cm.line][cm.column:cm.column + 1] if cm.line < len(lines) else ""
+        cline, ccol = cm.line + 1, cm.column + 1
+        if b not in ("[", "{"):  # the mark is at the end: find the last bracket left open
+            opened = []
+            for n, x in enumerate(lines[:line], 1):
+                for c, ch in enumerate(x, 1):
+                    if ch in "[{":
+                        opened.append((n, c, ch))
+                    elif ch in "]}" and opened:
+                        opened.pop()
+            if opened:
+                cline, ccol, b = opened[-1]
+        b = b or "["
         closing = {"[": "]", "{": "}"}.get(b, "]")
-        return cm.line + 1, cm.column + 1, (f"the {b!r} opened here is not closed (a {closing!r} is missing, or a "
+        return cline, ccol, (f"the {b!r} opened here is not closed (a {closing!r} is missing, or a "
                                             "',' between items)")
     if "could not find expected ':'" in problem and cm is not None:
         at = lines[cm.line] if cm.line < len(lines) else ""
