@@ -206,6 +206,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
     terms: dict[str, dict[str, Term]] = {k: {} for k in KINDS}
     term_where: dict[tuple[str, str], str] = {}
     grading: dict[str, GradingSystem] = {}
+    grading_where: dict[str, str] = {}
     docs: list = []  # [(source, guideline, [(yaml node, recommendation)])]
 
     for src in sources:
@@ -218,7 +219,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
             if src.kind == "vocabulary":
                 _read_vocabulary(src, terms, term_where, problems)
             else:
-                _read_grading(src, grading, problems)
+                _read_grading(src, grading, problems, grading_where)
     for src in sources:
         if src.kind == "guideline":
             doc = _read_guideline(src, problems)
@@ -255,14 +256,16 @@ def _read_vocabulary(src, terms, term_where, problems) -> None:
             term_where[kind, name] = f"{src.path}:{m.line}:{m.col}"
 
 
-def _read_grading(src, grading, problems) -> None:
+def _read_grading(src, grading, problems, where: dict) -> None:
     from .yamlio import key_mark
 
     for gid, g in src.tree["grading"].items():
+        m = key_mark(src.tree["grading"], gid)
         if gid in grading:
-            m = key_mark(src.tree["grading"], gid)
-            problems.append(Problem(src.path, m.line, m.col, "VG008", f"grading system {gid!r} defined twice"))
+            problems.append(Problem(src.path, m.line, m.col, "VG008", f"grading system {gid!r} is already defined at "
+                                    f"{where[gid]}"))
             continue
+        where[gid] = f"{src.path}:{m.line}:{m.col}"
 
         def codes(table):
             return {str(c): GradeCode(str(c), v["label"], v["meaning"], v.get("common"), v.get("direction"),
