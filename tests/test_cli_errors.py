@@ -15,7 +15,7 @@ CASES = [
      "vascular: error: --ceap: clinical class 'C7' is not defined in CEAP 2020 (valid: C0, C1, C2, C2r, C3, C4a, "
      "C4b, C4c, C5, C6, C6r) (at column 1 of 'C7')"),
     (["recommend", "--ceap", "C4d"], 2,
-     "vascular: error: --ceap: clinical class 'C4d' is not defined in CEAP 2020 (valid: C0, C1, C2, C2r, C3, C4a, "
+     "vascular: error: --ceap: clinical class 'C4d' is not defined in CEAP 2020 (did you mean 'C4'?) (valid: C0, C1, C2, C2r, C3, C4a, "
      "C4b, C4c, C5, C6, C6r) (at column 1 of 'C4d')"),
     (["recommend", "--ceap", "C6 Ez"], 2,
      "vascular: error: --ceap: CEAP etiology 'Ez' is not defined in CEAP 2020 (valid: Ep, Es, Esi, Ese, Ec, En) "
