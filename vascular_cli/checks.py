@@ -7,6 +7,7 @@ VG001-VG005 are found while reading (yamlio.py, schema.py); the others run on th
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -550,7 +551,19 @@ def markdown() -> str:
              "| code | name | level | title |", "|---|---|---|---|"]
     lines += [f"| {c.code} | {c.name} | {c.level} | {c.title} |" for c in REGISTRY.values()]
     for c in REGISTRY.values():
-        lines += ["", f"## {c.code} {c.name}", "", f"*{c.title}* ({c.level})", "", c.doc]
+        # Pass/Fail/Warn lines as list items (adjacent lines would run together into one paragraph)
+        out: list[str] = []
+        in_list = False
+        for line in c.doc.split("\n"):
+            if re.match(r"(Pass|Fail|Warn):", line):
+                if not in_list and out and out[-1]:
+                    out.append("")
+                line, in_list = "- " + line, True
+            elif not line:
+                in_list = False
+            out.append(line)
+        doc = "\n".join(out)
+        lines += ["", f"## {c.code} {c.name}", "", f"*{c.title}* ({c.level})", "", doc]
     return "\n".join(lines) + "\n"
 
 
