@@ -38,7 +38,7 @@ def test_one_result_per_line_in_order_with_line_numbers():
     (b'{"ceap": "C7"}\n', "ceap: clinical class 'C7' is not defined in CEAP 2020"),
     (b'{"ceap": "C6", "lesions": "x"}\n', "unknown profile key 'lesions' (did you mean 'lesion'?)"),
     (b'{"symptom_days": -4}\n', "symptom_days: -4 is outside the valid range 0-36500"),
-    (b'{"abi": "high"}\n', "abi: 'high' is not a number"),
+    (b'{"abi": "high"}\n', "abi: expected a number, got the string 'high'"),
     (b'{"ceap": "C6", \xff}\n', "invalid UTF-8 at byte 16"),
     (b'{"ceap": "C6"', "invalid JSON at column 14: "),
 ])

@@ -15,7 +15,7 @@ CASES = [
      "vascular: error: --ceap: clinical class 'C7' is not defined in CEAP 2020 (valid: C0, C1, C2, C2r, C3, C4a, "
      "C4b, C4c, C5, C6, C6r) (at column 1 of 'C7')"),
     (["recommend", "--ceap", "C4d"], 2,
-     "vascular: error: --ceap: clinical class 'C4d' is not defined in CEAP 2020 (valid: C0, C1, C2, C2r, C3, C4a, "
+     "vascular: error: --ceap: clinical class 'C4d' is not defined in CEAP 2020 (did you mean 'C4'?) (valid: C0, C1, C2, C2r, C3, C4a, "
      "C4b, C4c, C5, C6, C6r) (at column 1 of 'C4d')"),
     (["recommend", "--ceap", "C6 Ez"], 2,
      "vascular: error: --ceap: CEAP etiology 'Ez' is not defined in CEAP 2020 (valid: Ep, Es, Esi, Ese, Ec, En) "
@@ -91,7 +91,7 @@ def test_source_filter_names_valid_choices():
 
 @pytest.mark.parametrize("content, message", [
     (b"ceap: C6\nceap: C5\n", "profile.yaml:2:1: duplicate key 'ceap' (first defined at line 1, column 1)"),
-    (b"ceap: [C6\n", "profile.yaml:2:1: YAML syntax error"),
+    (b"ceap: [C6\n", "profile.yaml:1:7: YAML syntax error: the '[' opened here is not closed"),
     (b"ceap: !!python/object:os.system C6\n", "profile.yaml:1:7: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
     (b"ceap: C6\nlesions: chronic-occlusion\n", "profile.yaml: unknown profile key 'lesions' (did you mean 'lesion'?)"),
     (b"- C6\n", "profile.yaml: profile must be a mapping of id, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure, got a list"),

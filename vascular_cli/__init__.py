@@ -3,7 +3,7 @@
 The library API (the CLI is a thin layer over it)::
 
     import vascular_cli as vascular
-    kb = vascular.load()                                  # bundled guidelines (or load(["my/dir"]))
+    kb = vascular.load()                                  # bundled guidelines (load(["my/dir"]) adds a directory)
     profile = vascular.make_profile(kb, ceap="C6", lesion=["chronic-occlusion"])
     result = vascular.evaluate(kb, profile)
     for m in result.by_status("applies"):
@@ -34,11 +34,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def validate(paths=None):
-    """Every problem (list of Problem) found in the given files/directories (the bundled set when ``paths`` is None)."""
-    from .loader import load
+def validate(paths=None, bundled=True):
+    """Every problem (list of Problem) found in the given files/directories (the bundled set when ``paths`` is None).
+    Given paths are checked together with the bundled knowledge base (``bundled=False``: on their own); problems of
+    the bundled files themselves are not included."""
+    from .loader import load, reported
 
-    return load(paths).problems
+    return reported(load(paths, bundled=bundled))
 
 
 def make_profile(kb, **values):

@@ -19,6 +19,7 @@ import time
 
 from .errors import InputError
 from .limits import MAX_LINE
+from .profile import DuplicateKey, _no_duplicates
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -91,6 +92,10 @@ def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profi
         return None, "empty line (expected a JSON object)"
     try:
         doc = json.loads(text)
+        if text.count(":") != _keys(doc):  # fewer keys than colons: a duplicate key, or a colon inside a string
+            doc = json.loads(text, object_pairs_hook=_no_duplicates)
+    except DuplicateKey as e:
+        return None, f"duplicate key {e.key!r} at column {e.position(text)[1]} (first at column {e.first[1]})"
     except json.JSONDecodeError as e:
         hint = " (truncated line?)" if e.pos >= len(text.rstrip()) else ""
         return None, f"invalid JSON at column {min(e.pos, len(text.rstrip())) + 1}: {e.msg}{hint}"
@@ -101,6 +106,15 @@ def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profi
             type(doc), "null")
         return None, f"expected a JSON object ({what}), got {kind}"
     return doc, None
+
+
+def _keys(v) -> int:
+    """The number of object keys in a parsed JSON value."""
+    if type(v) is dict:
+        return len(v) + sum(_keys(x) for x in v.values() if type(x) is dict or type(x) is list)
+    if type(v) is list:
+        return sum(_keys(x) for x in v if type(x) is dict or type(x) is list)
+    return 0
 
 
 class _Progress:

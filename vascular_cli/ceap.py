@@ -103,12 +103,14 @@ def _clinical(sc: _Scanner) -> tuple[list[str], str | None]:
         num = sc.s[start:sc.i]
         code = "C" + num
         if len(num) > 1 or num > "6":
-            sc.fail(f"clinical class {code!r} is not defined in CEAP 2020 (valid: {VALID_CLASSES})", start - 1)
+            sc.fail(f"clinical class {code!r} is not defined in CEAP 2020{_dym(code, CLASSES)} (valid: {VALID_CLASSES})",
+                    start - 1)
         nxt = sc.peek()
         if nxt.isalpha() and nxt.islower() and nxt not in "sa" or (num == "4" and nxt in "abc"):
             candidate = code + nxt
             if candidate not in CLASSES:
-                sc.fail(f"clinical class {candidate!r} is not defined in CEAP 2020 (valid: {VALID_CLASSES})", start - 1)
+                sc.fail(f"clinical class {candidate!r} is not defined in CEAP 2020{_dym(candidate, CLASSES)} "
+                        f"(valid: {VALID_CLASSES})", start - 1)
             code = candidate
             sc.i += 1
         if code in classes:
@@ -154,7 +156,8 @@ def _codes(sc: _Scanner, letter: str) -> tuple[str, ...]:
                     code = letter + suffix[:n]
                     break
             else:
-                sc.fail(f"CEAP {names} {code!r} is not defined in CEAP 2020 (valid: {', '.join(valid)})", start - 1)
+                sc.fail(f"CEAP {names} {code!r} is not defined in CEAP 2020{_dym(code, valid)} (valid: {', '.join(valid)})",
+                        start - 1)
         if code in out:
             sc.fail(f"CEAP {names} code {code!r} written twice", start - 1)
         out.append(code)
@@ -183,3 +186,9 @@ def _segments(sc: _Scanner) -> list[str]:
             sc.fail(f"unknown CEAP anatomic segment {token!r} (valid: {', '.join(SEGMENTS)} or 1-18)", start)
         sc.i = save
         return found
+
+
+def _dym(word, choices) -> str:
+    from .suggest import did_you_mean
+
+    return did_you_mean(str(word), list(choices))

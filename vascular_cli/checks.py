@@ -6,10 +6,13 @@ VG001-VG005 are found while reading (yamlio.py, schema.py); the others run on th
 
 from __future__ import annotations
 
+import inspect
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 from .model import Problem
+from .suggest import did_you_mean
 from .yamlio import Mark, key_mark, value_mark
 
 
@@ -28,13 +31,13 @@ REGISTRY: dict[str, Check] = {}
 
 def check(code: str, name: str, title: str, level: str = "error"):
     def deco(fn):
-        REGISTRY[code] = Check(code, name, title, level, (fn.__doc__ or "").strip(), fn)
+        REGISTRY[code] = Check(code, name, title, level, inspect.cleandoc(fn.__doc__ or ""), fn)
         return fn
     return deco
 
 
 def _declare(code, name, title, doc):
-    REGISTRY[code] = Check(code, name, title, "error", doc.strip())
+    REGISTRY[code] = Check(code, name, title, "error", inspect.cleandoc(doc))
 
 
 _declare("VG001", "yaml-syntax", "File is not safe, readable YAML", """
@@ -131,11 +134,13 @@ def unknown_terms(kb, sources, docs):
                 for i, c in enumerate(codes):
                     if c is not None and c not in CLASSES:
                         where = value_mark(spec, ("min", "max")[i]) if isinstance(spec, dict) else value_mark(spec, i)
-                        out.append(_p(path, where, "VG006", f"CEAP clinical class {c!r} is not defined in CEAP 2020"))
+                        out.append(_p(path, where, "VG006", f"CEAP clinical class {c!r} is not defined in CEAP 2020"
+                                                            f"{did_you_mean(str(c), CLASSES)}"))
             elif key == "etiology":
                 for i, c in enumerate(spec):
                     if c not in ETIOLOGY:
-                        out.append(_p(path, value_mark(spec, i), "VG006", f"CEAP etiology {c!r} is not defined"))
+                        out.append(_p(path, value_mark(spec, i), "VG006", f"CEAP etiology {c!r} is not defined"
+                                                                          f"{did_you_mean(str(c), ETIOLOGY)}"))
             elif key in ("lesion", "factors"):
                 kind = "lesion" if key == "lesion" else "factor"
                 lists = {"any": spec} if isinstance(spec, list) else spec
@@ -171,7 +176,8 @@ def unknown_grades(kb, sources, docs):
         system = kb.grading.get(g.grading)
         if system is None:
             out.append(_p(src.path, value_mark(src.tree["guideline"], "grading"), "VG007",
-                          f"grading system {g.grading!r} is not defined (valid: {', '.join(sorted(kb.grading))})"))
+                          f"grading system {g.grading!r} is not defined{did_you_mean(g.grading, kb.grading)} "
+                          f"(valid: {', '.join(sorted(kb.grading)) or 'none loaded'})"))
             continue
         for node, r in recs:
             for field, table in (("strength", system.strength), ("evidence", system.evidence)):
@@ -179,7 +185,8 @@ def unknown_grades(kb, sources, docs):
                 if code is not None and code not in table:
                     valid = ", ".join(table) or "none (leave it null)"
                     out.append(_p(src.path, value_mark(node, field), "VG007",
-                                  f"{field} {code!r} is not a code of {g.grading} (valid: {valid})"))
+                                  f"{field} {code!r} is not a code of {g.grading}{did_you_mean(str(code), table)} "
+                                  f"(valid: {valid})"))
                 conflict = (r.grade_conflict or {}).get(field)
                 if conflict is not None and conflict not in table:
                     out.append(_p(src.path, value_mark(node, "grade_conflict"), "VG007",
@@ -206,10 +213,10 @@ def duplicate_ids(kb, sources, docs):
     out = []
     seen_docs: dict[str, str] = {}
     for src, g, recs in docs:
+        m = value_mark(src.tree["guideline"], "id")
         if g.id in seen_docs:
-            out.append(_p(src.path, value_mark(src.tree["guideline"], "id"), "VG008",
-                          f"guideline id {g.id!r} is also defined in {seen_docs[g.id]}"))
-        seen_docs.setdefault(g.id, src.path)
+            out.append(_p(src.path, m, "VG008", f"guideline id {g.id!r} is already defined at {seen_docs[g.id]}"))
+        seen_docs.setdefault(g.id, f"{src.path}:{m.line}:{m.col}")
         seen: dict[str, int] = {}
         for node, r in recs:
             if r.id in seen:
@@ -234,7 +241,8 @@ def dangling(kb, sources, docs):
         for field in ("superseded_by", "supersedes"):
             target = getattr(g, field)
             if target is not None and target not in ids:
-                out.append(_p(src.path, value_mark(h, field), "VG009", f"{field} {target!r} is not a loaded document"))
+                out.append(_p(src.path, value_mark(h, field), "VG009", f"{field} {target!r} is not a loaded document"
+                                                                         f"{did_you_mean(target, sorted(ids))}"))
         if g.status == "superseded" and not g.superseded_by:
             out.append(_p(src.path, value_mark(h, "status"), "VG009", "status superseded needs superseded_by"))
     return out
@@ -374,6 +382,8 @@ def examples(kb, sources, docs):
     for src, g, recs in docs:
         for node, r in recs:
             ex = node.get("examples") or {}
+            if ex and _unknown_terms(r, kb.vocabulary):
+                continue  # reported as VG006 once; the examples cannot be judged against an unknown term
             try:
                 crit = compile_criteria(r.when, kb.vocabulary)
             except Exception:  # broken criteria are reported by other checks
@@ -394,6 +404,35 @@ def examples(kb, sources, docs):
                         out.append(_p(src.path, where, "VG014",
                                       f"examples.{key}[{i}] gives {got}, not {wanted[key]}" + (f" ({why})" if why else "")))
     return out
+
+
+def _unknown_terms(r, v) -> bool:
+    """Whether the recommendation's action or criteria name a term, CEAP class or etiology code VG006 reports."""
+    from .ceap import CLASSES, ETIOLOGY
+
+    if v.resolve("action", r.action) is None:
+        return True
+
+    def bad(when) -> bool:
+        for key, spec in when.items():
+            if key == "ceap":
+                codes = [spec.get("min"), spec.get("max")] if isinstance(spec, dict) else spec
+                if any(c is not None and c not in CLASSES for c in codes):
+                    return True
+            elif key == "etiology" and any(c not in ETIOLOGY for c in spec):
+                return True
+            elif key in ("lesion", "factors"):
+                kind = "lesion" if key == "lesion" else "factor"
+                lists = [spec] if isinstance(spec, list) else list(spec.values())
+                if any(v.resolve(kind, w) is None for words in lists for w in words):
+                    return True
+            elif key in ("bleeding_risk", "severity") and any(v.resolve(key.replace("_", "-"), w) is None for w in spec):
+                return True
+            elif key == "any_of" and any(bad(alt) for alt in spec):
+                return True
+        return False
+
+    return bad(r.when)
 
 
 @check("VG015", "unexplained-uncertainty", "Uncertainty is flagged but not explained")
@@ -444,6 +483,18 @@ facts depending on the order of the file (reported by the VG016 pass).
 
 Pass: ``I82.42`` once under ``conditions``
 Fail: ``{system: icd-10-cm, code: I82.42, ...}`` twice under ``conditions``
+""")
+
+
+_declare("VG018", "config", "The repository configuration for validate is invalid", """
+``.vascular.yaml`` or ``[tool.vascular]`` in ``pyproject.toml`` (see the README, "Repository configuration"):
+known keys only, ``level`` one of off/warning/error, check codes or names that exist, relative path globs; an error
+check (VG001-VG017) cannot be turned off or lowered to a warning, because ``recommend`` refuses data that fails it.
+A rule with a problem is not applied.
+
+Pass: ``validate: {rules: [{checks: [VG102], level: off, paths: ["protocols/"]}]}``
+Fail: ``validate: {rules: [{checks: [VG102], levle: off}]}`` (did you mean 'level'?); ``checks: [VG006]`` with
+``level: off``
 """)
 
 
@@ -503,7 +554,19 @@ def markdown() -> str:
              "| code | name | level | title |", "|---|---|---|---|"]
     lines += [f"| {c.code} | {c.name} | {c.level} | {c.title} |" for c in REGISTRY.values()]
     for c in REGISTRY.values():
-        lines += ["", f"## {c.code} {c.name}", "", f"*{c.title}* ({c.level})", "", c.doc]
+        # Pass/Fail/Warn lines as list items (adjacent lines would run together into one paragraph)
+        out: list[str] = []
+        in_list = False
+        for line in c.doc.split("\n"):
+            if re.match(r"(Pass|Fail|Warn):", line):
+                if not in_list and out and out[-1]:
+                    out.append("")
+                line, in_list = "- " + line, True
+            elif not line:
+                in_list = False
+            out.append(line)
+        doc = "\n".join(out)
+        lines += ["", f"## {c.code} {c.name}", "", f"*{c.title}* ({c.level})", "", doc]
     return "\n".join(lines) + "\n"
 
 

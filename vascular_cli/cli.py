@@ -49,14 +49,19 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Venous-disease guideline recommendations: graded, sourced, explained."""
 
 
-def _kb(guidelines: Optional[List[str]]):
+NO_BUNDLED_HELP = "Use only the given paths: not the bundled documents, vocabulary, grading systems or FHIR mapping."
+
+
+def _kb(guidelines: Optional[List[str]], no_bundled: bool = False):
     from .kbcache import load_checked
 
     for g in guidelines or ():
         if not os.path.exists(g):
             raise InputError(f"--guidelines: {g!r} is not a file or directory")
-    kb = load_checked(guidelines or None)
-    if guidelines and not kb.guidelines:
+    if no_bundled and not guidelines:
+        raise InputError("--no-bundled needs --guidelines DIR (the knowledge base to use instead)")
+    kb = load_checked(guidelines or None, not no_bundled)
+    if guidelines and not any(g.path.startswith("<bundled>/") is False for g in kb.guidelines):
         raise InputError(f"--guidelines: no guideline documents (YAML files with a top-level 'guideline' key) in "
                          f"{', '.join(guidelines)}")
     return kb
@@ -105,7 +110,8 @@ def recommend(
     show_all: bool = typer.Option(False, "--all", help="Also list recommendations that do not apply."),
     source: Optional[List[str]] = typer.Option(None, "--source", help="Only these bodies or document ids (repeatable)."),
     include_superseded: bool = typer.Option(False, "--include-superseded", help="Include superseded documents."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable); replaces the bundled documents."),
+    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory or file (repeatable), loaded together with the bundled documents."),
+    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
 ):
     """Recommendations for a patient profile, each with its native grade, source and why it matched."""
     from . import profile as profiles_mod
@@ -116,7 +122,7 @@ def recommend(
                  symptom_days=symptom_days, factors=factor or None, abi=abi, ankle_pressure=ankle_pressure,
                  toe_pressure=toe_pressure)
     flags = {k: v for k, v in given.items() if v is not None}  # profile values given as options
-    kb = _kb(guidelines)
+    kb = _kb(guidelines, no_bundled)
     engine = Engine(kb)
     options = dict(include_superseded=include_superseded, sources=_sources(kb, source))
     if profiles is not None and profile is not None:
@@ -200,23 +206,59 @@ def _width() -> int | None:
 
 @command()
 def validate(
-    paths: Optional[List[str]] = typer.Argument(None, help="Guideline files or directories (default: the bundled set)."),
+    paths: Optional[List[str]] = typer.Argument(None, help="Guideline files or directories (default: the bundled set); checked together with the bundled knowledge base."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, json, github or sarif."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
+    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
+    config: Optional[str] = typer.Option(None, "--config", help="Config file (.vascular.yaml or pyproject.toml); default: found from the current directory upwards."),
+    skip_other: bool = typer.Option(False, "--skip-non-vascular", help="Skip YAML files without a top-level guideline, vocabulary, grading or fhir_mapping key (the pre-commit hook) instead of reporting VG003."),
 ):
     """Check guideline files; every problem as file:line:col: CODE message. Exit 0 clean, 1 problems."""
-    from .loader import collect, load
+    from . import config as config_mod
+    from .loader import collect, load, reported
     from .render import VALIDATE, get
 
     fmt = _choice(fmt, list(VALIDATE), "--format")
-    if paths and collect(paths) == ([], []):  # only empty directories: nothing to check is a usage error
+    missing = [p for p in paths or () if not os.path.exists(p)]
+    if missing:
+        raise InputError(f"no such file or directory: {', '.join(missing)}")
+    if config is not None and not os.path.isfile(config):
+        raise InputError(f"--config: no such file: {config}")
+    if no_bundled and not paths:
+        raise InputError("--no-bundled needs the paths to check")
+    if skip_other and paths:
+        paths = _vascular_files(paths)
+        if not paths:
+            print("0 file(s), 0 error(s), 0 warning(s)", file=sys.stderr)
+            raise typer.Exit(0)
+    elif paths and collect(paths) == ([], []):  # only empty directories: nothing to check is a usage error
         raise InputError(f"no YAML files (*.yaml, *.yml) in {', '.join(paths)}")
-    kb = load(paths or None)
-    sys.stdout.write(get(VALIDATE, fmt)(kb.problems, kb.files))
-    errors = len(kb.errors)
-    warnings = len(kb.problems) - errors
+    kb = load(paths or None, bundled=not no_bundled)
+    cfg = config_mod.load(config)
+    problems = cfg.apply(reported(kb))
+    files = list(kb.files) if not paths or no_bundled else [f for f in kb.files if not f.path.startswith("<bundled>/")]
+    sys.stdout.write(get(VALIDATE, fmt)(problems, files))
+    errors = sum(p.level == "error" for p in problems)
+    warnings = len(problems) - errors
     print(f"{kb.read} file(s), {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     raise typer.Exit(1 if errors or (strict and warnings) else 0)
+
+
+def _vascular_files(paths: List[str]) -> List[str]:
+    """The given files that are vascular documents by content (directories are kept: they are read as a whole)."""
+    from .loader import is_vascular_text, read_bytes
+
+    out = []
+    for p in paths:
+        if os.path.isdir(p):
+            out.append(p)
+            continue
+        try:
+            if is_vascular_text(read_bytes(p)):
+                out.append(p)
+        except OSError:
+            out.append(p)  # unreadable: reported as such
+    return out
 
 
 @command()
@@ -224,12 +266,13 @@ def export(
     fmt: str = typer.Option("fhir", "--format", "-f", help="Export format: fhir (FHIR R4 JSON, CPG-on-FHIR PlanDefinitions)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="A directory (one JSON file per resource) or a .json file (one Bundle); default: the Bundle on stdout."),
     guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
+    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
 ):
     """Write the knowledge base as FHIR R4 resources (PlanDefinition per document, one action per recommendation)."""
     from .fhir.export import write
 
     _choice(fmt, ["fhir"], "--format")
-    kb = _kb(guidelines)
+    kb = _kb(guidelines, no_bundled)
     try:
         summary = write(kb, output, sys.stdout)
     except OSError as e:
@@ -240,13 +283,14 @@ def export(
 @command("list")
 def list_(
     guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
+    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ):
     """The loaded guideline documents: body, year, status, recommendations, unverified numbers."""
     import json
 
     fmt = _choice(fmt, ["table", "json"], "--format")
-    kb = _kb(guidelines)
+    kb = _kb(guidelines, no_bundled)
     rows = []
     for g in sorted(kb.guidelines, key=lambda g: (g.body, -g.year, g.id)):
         recs = [r for r in kb.recommendations if r.guideline.id == g.id]
@@ -273,6 +317,7 @@ def list_(
 def show(
     rec_id: str = typer.Argument(..., metavar="ID", help="Full id, e.g. svs-avf-2014-vlu/6.14."),
     guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
+    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ):
     """Everything known about one recommendation: grade, source, criteria, certainty."""
@@ -283,7 +328,7 @@ def show(
     from .suggest import did_you_mean
 
     fmt = _choice(fmt, ["text", "json"], "--format")
-    kb = _kb(guidelines)
+    kb = _kb(guidelines, no_bundled)
     by_id = {r.full_id: r for r in kb.recommendations}
     r = by_id.get(rec_id)
     if r is None:
@@ -323,6 +368,7 @@ def show(
 def vocab(
     kind: Optional[str] = typer.Argument(None, help="lesion, factor, action, bleeding-risk or severity."),
     guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
+    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ):
     """The controlled vocabulary: every term with its definition and aliases."""
@@ -333,7 +379,7 @@ def vocab(
     fmt = _choice(fmt, ["text", "json"], "--format")
     if kind is not None:
         _choice(kind, list(KINDS), "KIND")
-    kb = _kb(guidelines)
+    kb = _kb(guidelines, no_bundled)
     kinds = [kind] if kind else list(KINDS)
     if fmt == "json":
         print(json.dumps({k: {n: {"definition": t.definition, "aliases": list(t.aliases), "broader": list(t.broader)}

@@ -26,10 +26,10 @@ def cache_dir() -> Path:
     return Path(base) / "vascular"
 
 
-def load_cached(paths=None) -> KnowledgeBase:
-    files, problems = resolve(paths)
+def load_cached(paths=None, bundled: bool = True) -> KnowledgeBase:
+    files, problems = resolve(paths, bundled)
     if problems or os.environ.get("VASCULAR_NO_CACHE"):
-        return load(paths)
+        return load(paths, bundled=bundled)
     # The key: two independent 32-bit checksums (CRC-32 and Adler-32) of every file's path and bytes, the tool and
     # Python versions, and the modification times of the modules that define the cached objects. zlib is used rather than hashlib because it imports in a fraction of the time; the file
     # sha256 shown in outputs is computed when the cache is built.
@@ -42,7 +42,7 @@ def load_cached(paths=None) -> KnowledgeBase:
             data[f] = raw = read_bytes(f)
             parts.append(f"{display}:{len(raw)}:{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}")
     except OSError:
-        return load(paths)
+        return load(paths, bundled=bundled)
     blob = "\n".join(parts).encode()
     path = cache_dir() / f"kb-{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}.pickle"
     try:
@@ -50,7 +50,7 @@ def load_cached(paths=None) -> KnowledgeBase:
             return pickle.load(fh)
     except Exception:  # missing, stale format, unreadable: rebuild
         pass
-    kb = load(paths, preread=data)
+    kb = load(paths, preread=data, bundled=bundled)
     _store(path, kb)
     return kb
 
@@ -70,9 +70,9 @@ def _store(path: Path, kb: KnowledgeBase) -> None:
         pass
 
 
-def load_checked(paths=None) -> KnowledgeBase:
+def load_checked(paths=None, bundled: bool = True) -> KnowledgeBase:
     """The knowledge base for ``recommend`` & co.: refuses invalid guideline data (DataError, exit 1)."""
-    kb = load_cached(paths)
+    kb = load_cached(paths, bundled)
     if kb.errors:
         raise DataError(f"{len(kb.errors)} error(s) in the guideline data", kb.errors)
     return kb

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from .model import Guideline, GradeCode, GradingSystem, Problem, Recommendation, Term
@@ -68,7 +69,7 @@ def collect(paths) -> tuple[list[Path], list[Problem]]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files += sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and f.is_file())
+            files += sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and not f.name.startswith(".") and f.is_file())
         elif p.is_file():
             files.append(p)
         else:
@@ -124,20 +125,64 @@ def _structural(src: SourceFile, spec, value=None, path="", where=None) -> list[
     return [Problem(src.path, m.line, m.col, code, msg) for code, msg, m in out]
 
 
-def resolve(paths=None) -> tuple[list[tuple[Path, str]], list[Problem]]:
-    """The files a load reads, as (path, display name): the given files/directories (the bundled set when
-    ``paths`` is None) plus the bundled vocabulary/grading unless the set brings its own ``vocabulary.yaml`` /
-    ``grading.yaml``. Other vocabulary files extend the vocabulary."""
+BUNDLED = "<bundled>/"  # display prefix of the bundled files when they are loaded alongside given paths
+_CONTEXT_KEY = re.compile(rb"^(vocabulary|grading)[ \t]*:", re.M)
+_VASCULAR_KEY = re.compile(rb"^(guideline|recommendations|vocabulary|grading|fhir_mapping)[ \t]*:", re.M)
+
+
+def is_vascular_text(data: bytes) -> bool:
+    """Whether a file's text has a top-level key of a vascular document (used to select files by content, also
+    for files that do not parse)."""
+    return _VASCULAR_KEY.search(data) is not None
+
+
+def resolve(paths=None, bundled: bool = True) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """The files a load reads, as (path, display name). ``paths=None``: the bundled set. Otherwise the given
+    files/directories *together with* the bundled set (displayed as ``<bundled>/NAME``, read first, so a clash
+    is reported at the given file and names the bundled location), or only the given paths when ``bundled`` is
+    False. A given file that is a bundled file (``validate guidelines/`` in a checkout) is read once. For a file
+    given on its own (pre-commit passes only the changed files), the vocabulary and grading files next to it are
+    read as context too."""
+    files, problems, _ = resolve_roles(paths, bundled)
+    return files, problems
+
+
+def resolve_roles(paths=None, bundled: bool = True):
+    """``resolve`` plus the set of display names of the given (reported) files."""
     base = bundled_dir()
-    files, problems = collect([base] if paths is None else paths)
-    names = {f.name for f in files}
-    extra = [base / n for n in ("vocabulary.yaml", "grading.yaml") if n not in names]
-    return [(f, f"<bundled>/{f.name}") for f in extra] + [(f, _display(f)) for f in files], problems
+    if paths is None:
+        files, problems = collect([base])
+        shown = [(f, _display(f)) for f in files]
+        return shown, problems, {d for _, d in shown}
+    files, problems = collect(paths)
+    seen = {os.path.realpath(f) for f in files}
+    context: list[tuple[Path, str]] = []
+    for p in paths:
+        p = Path(p)
+        if not p.is_file():
+            continue
+        for sib in sorted(p.parent.iterdir()) if p.parent.is_dir() else ():
+            if sib.suffix in SUFFIXES and sib.is_file() and os.path.realpath(sib) not in seen:
+                try:
+                    head = read_bytes(sib)
+                except OSError:
+                    continue
+                if _CONTEXT_KEY.search(head):
+                    seen.add(os.path.realpath(sib))
+                    context.append((sib, _display(sib)))
+    given = [(f, _display(f)) for f in files]
+    extra: list[tuple[Path, str]] = []
+    if bundled:
+        base_files, _ = collect([base])
+        extra = [(f, BUNDLED + f.name) for f in base_files if os.path.realpath(f) not in seen]
+    return extra + context + given, problems, {d for _, d in given}
 
 
-def load(paths=None, preread: dict | None = None) -> KnowledgeBase:
-    """Load the bundled knowledge base (``paths=None``) or the given files/directories, collecting every problem."""
-    files, problems = resolve(paths)
+def load(paths=None, preread: dict | None = None, bundled: bool = True) -> KnowledgeBase:
+    """Load the bundled knowledge base (``paths=None``), or the given files/directories together with it
+    (``bundled=False``: the given paths only), collecting every problem. ``kb.read`` counts the files read from
+    the given paths (all files for the bundled set)."""
+    files, problems, checked = resolve_roles(paths, bundled)
     sources: list[SourceFile] = []
     for f, display in files:
         src, probs = read_file(f, display, (preread or {}).get(f))
@@ -145,8 +190,14 @@ def load(paths=None, preread: dict | None = None) -> KnowledgeBase:
         if src.kind:
             sources.append(src)
     kb = build(sources, problems)
-    kb.read = len(files)
+    kb.read = len(checked)
     return kb
+
+
+def reported(kb: KnowledgeBase) -> list[Problem]:
+    """The problems ``validate`` reports: all but those of the bundled files loaded alongside given paths (they are
+    context: a clash with them is reported at the given file and names their location)."""
+    return [p for p in kb.problems if not p.path.startswith(BUNDLED)]
 
 
 def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
@@ -155,6 +206,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
     terms: dict[str, dict[str, Term]] = {k: {} for k in KINDS}
     term_where: dict[tuple[str, str], str] = {}
     grading: dict[str, GradingSystem] = {}
+    grading_where: dict[str, str] = {}
     docs: list = []  # [(source, guideline, [(yaml node, recommendation)])]
 
     for src in sources:
@@ -167,7 +219,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
             if src.kind == "vocabulary":
                 _read_vocabulary(src, terms, term_where, problems)
             else:
-                _read_grading(src, grading, problems)
+                _read_grading(src, grading, problems, grading_where)
     for src in sources:
         if src.kind == "guideline":
             doc = _read_guideline(src, problems)
@@ -194,23 +246,26 @@ def _read_vocabulary(src, terms, term_where, problems) -> None:
             m = key_mark(table, name)
             if name in terms[kind]:
                 problems.append(Problem(src.path, m.line, m.col, "VG008",
-                                        f"{kind} term {name!r} is already defined in {term_where[kind, name]}"))
+                                        f"{kind} term {name!r} is already defined at {term_where[kind, name]} "
+                                        "(a vocabulary file adds terms; it cannot redefine one)"))
                 continue
             broader = spec.get("broader") or ()
             terms[kind][name] = Term(kind, name, spec["definition"], tuple(spec.get("aliases") or ()),
                                      (broader,) if isinstance(broader, str) else tuple(broader),
                                      tuple(spec.get("excludes") or ()))
-            term_where[kind, name] = f"{src.path}:{m.line}"
+            term_where[kind, name] = f"{src.path}:{m.line}:{m.col}"
 
 
-def _read_grading(src, grading, problems) -> None:
+def _read_grading(src, grading, problems, where: dict) -> None:
     from .yamlio import key_mark
 
     for gid, g in src.tree["grading"].items():
+        m = key_mark(src.tree["grading"], gid)
         if gid in grading:
-            m = key_mark(src.tree["grading"], gid)
-            problems.append(Problem(src.path, m.line, m.col, "VG008", f"grading system {gid!r} defined twice"))
+            problems.append(Problem(src.path, m.line, m.col, "VG008", f"grading system {gid!r} is already defined at "
+                                    f"{where[gid]}"))
             continue
+        where[gid] = f"{src.path}:{m.line}:{m.col}"
 
         def codes(table):
             return {str(c): GradeCode(str(c), v["label"], v["meaning"], v.get("common"), v.get("direction"),

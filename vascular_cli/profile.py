@@ -30,7 +30,8 @@ def parse_factor(text: str, vocab: Vocabulary, where: str = "--factor") -> tuple
     value = True
     if sep:
         if val.strip().lower() not in YES:
-            raise InputError(f"{where}: {text!r} has value {val!r} (valid: yes, no)")
+            raise InputError(f"{where}: {text!r} has value {val!r}{did_you_mean(val.strip().lower(), YES)} "
+                             "(valid: yes, no)")
         value = YES[val.strip().lower()]
     canon = vocab.resolve("factor", name)
     if canon is None:
@@ -43,14 +44,23 @@ def _term(vocab: Vocabulary, kind: str, word, where: str) -> str:
         raise InputError(f"{where}: expected a {kind} name, got {word!r}")
     canon = vocab.resolve(kind, word.strip())
     if canon is None:
-        valid = ", ".join(vocab.names(kind)) if len(vocab.names(kind)) <= 8 else f"see 'vascular vocab {kind}'"
+        names = vocab.names(kind)
+        valid = ", ".join(names) if 0 < len(names) <= 8 else f"see 'vascular vocab {kind}'" if names else "none defined"
         raise InputError(f"{where}: {vocab.unknown_message(kind, word)} (valid: {valid})")
     return canon
 
 
-def _number(value, name: str, where: str, integer: bool = False):
+def _number(value, name: str, where: str, integer: bool = False, cli: bool = True):
     lo, hi = RANGES[name]
     shown = value
+    if isinstance(value, str) and not cli:  # documents: a number is written as a number, as in YAML and JSON alike
+        try:
+            float(value)
+            hint = f" (write it without quotes: {where.rsplit(': ', 1)[-1]}: {value.strip()})"
+        except ValueError:
+            hint = ""
+        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got the string "
+                         f"{value!r}{hint}")
     if isinstance(value, str):
         try:
             value = float(value.strip())
@@ -100,9 +110,10 @@ def build(vocab: Vocabulary, *, ceap=None, lesion=None, bleeding_risk=None, seve
         if isinstance(factors, dict):
             pairs = []
             for k, v in factors.items():
-                if not isinstance(v, bool):
-                    raise InputError(f"{where('factors')}: {k!r} must be true or false, got {v!r}")
-                pairs.append((parse_factor(str(k), vocab, where("factors"))[0], v))
+                word = str(v).strip().lower() if isinstance(v, (str, int)) and not isinstance(v, bool) else None
+                if not isinstance(v, bool) and word not in YES:
+                    raise InputError(f"{where('factors')}: {k!r} has value {v!r} (valid: yes, no, true, false)")
+                pairs.append((parse_factor(str(k), vocab, where("factors"))[0], v if isinstance(v, bool) else YES[word]))
         elif isinstance(factors, list):
             pairs = [parse_factor(x if isinstance(x, str) else repr(x), vocab, where("factors")) for x in factors]
         else:
@@ -127,11 +138,11 @@ def build(vocab: Vocabulary, *, ceap=None, lesion=None, bleeding_risk=None, seve
         ceap=parsed_ceap, lesions=lesions,
         bleeding_risk=None if bleeding_risk is None else _term(vocab, "bleeding-risk", bleeding_risk, where("bleeding_risk")),
         severity=None if severity is None else _term(vocab, "severity", severity, where("severity")),
-        symptom_days=None if symptom_days is None else _number(symptom_days, "symptom_days", where("symptom_days"), True),
+        symptom_days=None if symptom_days is None else _number(symptom_days, "symptom_days", where("symptom_days"), True, cli),
         factors=dict(sorted(fac.items())),
-        abi=None if abi is None else _number(abi, "abi", where("abi")),
-        ankle_pressure=None if ankle_pressure is None else _number(ankle_pressure, "ankle_pressure", where("ankle_pressure")),
-        toe_pressure=None if toe_pressure is None else _number(toe_pressure, "toe_pressure", where("toe_pressure")),
+        abi=None if abi is None else _number(abi, "abi", where("abi"), cli=cli),
+        ankle_pressure=None if ankle_pressure is None else _number(ankle_pressure, "ankle_pressure", where("ankle_pressure"), cli=cli),
+        toe_pressure=None if toe_pressure is None else _number(toe_pressure, "toe_pressure", where("toe_pressure"), cli=cli),
         id=None if id is None else str(id),
     )
 
@@ -147,6 +158,38 @@ def from_mapping(vocab: Vocabulary, doc, prefix: str = "") -> Profile:
     return build(vocab, prefix=prefix, **{k: doc[k] for k in doc if doc[k] is not None})
 
 
+class DuplicateKey(ValueError):
+    """A JSON object with the same key twice (json keeps the last one silently; YAML input refuses it too)."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+        self.first = (1, 1)
+
+    def position(self, text: str) -> tuple[int, int]:
+        """(line, column) of the second occurrence of the key; ``first`` gets the first one."""
+        import re
+
+        spots = [m.start() for m in re.finditer(re.escape(json.dumps(self.key)) + r"\s*:", text)] or [0]
+        at = [(text.count("\n", 0, i) + 1, i - (text.rfind("\n", 0, i) + 1) + 1) for i in spots]
+        self.first = at[0]
+        return at[1] if len(at) > 1 else at[0]
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def loads_json(text: str):
+    """json.loads that refuses duplicate keys (DuplicateKey)."""
+    return json.loads(text, object_pairs_hook=_no_duplicates)
+
+
 def parse_text(vocab: Vocabulary, text: str, name: str = "profile") -> dict:
     """Profile file contents (YAML or JSON) -> a mapping, with safe YAML rules."""
     from .yamlio import YAMLProblem, loads
@@ -154,9 +197,13 @@ def parse_text(vocab: Vocabulary, text: str, name: str = "profile") -> dict:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
-            doc = json.loads(text)
+            doc = loads_json(text)
         except json.JSONDecodeError as e:
             raise InputError(f"{name}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+        except DuplicateKey as e:
+            line, col = e.position(text)
+            raise InputError(f"{name}:{line}:{col}: duplicate key {e.key!r} (first defined at line {e.first[0]}, "
+                             f"column {e.first[1]})") from None
         return doc
     try:
         doc = loads(text)

@@ -182,6 +182,17 @@ def _type_name(v) -> str:
             dict: "mapping", list: "list"}.get(type(v), type(v).__name__)
 
 
+def _quote_hint(value) -> str:
+    """A hint for a scalar YAML read as a number or a boolean where a string is expected."""
+    if isinstance(value, bool):
+        return " (put it in quotes: YAML reads unquoted yes/no/true/false/on/off as a boolean)"
+    if isinstance(value, int):
+        return f' (write it in quotes: "{value}")'
+    if isinstance(value, float):
+        return " (write it in quotes, exactly as the source writes it: YAML reads it as a number, e.g. 6.10 as 6.1)"
+    return ""
+
+
 def check(value, spec: Spec, where, path: str, out: list) -> None:
     """Append ``(code, message, Mark)`` for every structural problem of ``value`` against ``spec``.
 
@@ -204,11 +215,15 @@ def check(value, spec: Spec, where, path: str, out: list) -> None:
         return
     if isinstance(spec, Str):
         if not isinstance(value, str):
-            out.append(("VG005", f"{path}: expected a string, got {_type_name(value)} {value!r}", where()))
+            out.append(("VG005", f"{path}: expected a string, got {_type_name(value)} {value!r}{_quote_hint(value)}",
+                        where()))
         elif not value.strip():
             out.append(("VG005", f"{path}: must not be empty", where()))
         elif spec.enum and value not in spec.enum:
-            out.append(("VG005", f"{path}: {value!r} is not one of {', '.join(spec.enum)}", where()))
+            from .suggest import did_you_mean
+
+            out.append(("VG005", f"{path}: {value!r} is not one of {', '.join(spec.enum)}"
+                                 f"{did_you_mean(value, spec.enum)}", where()))
         elif spec.pattern and not re.match(spec.pattern, value):
             out.append(("VG005", f"{path}: {value!r} does not match the pattern {spec.pattern}", where()))
         return

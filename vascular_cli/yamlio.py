@@ -250,14 +250,69 @@ def _loads(text: str):
                 if docs > 1:
                     raise YAMLProblem("VG001", "more than one YAML document in the file ('---')", *_pos(ev))
     except yaml.MarkedYAMLError as e:
-        m = e.problem_mark or e.context_mark
-        line, col = (m.line + 1, m.column + 1) if m else (1, 1)
-        msg = e.problem or str(e)
-        lines = text.split("\n")
-        at = lines[line - 1][col - 1:col] if line <= len(lines) else ""
-        if at == "\t" or "\\t" in msg:
-            msg, e.context = "tab character (YAML indentation must use spaces)", None
-        raise YAMLProblem("VG001", f"YAML syntax error: {msg}" + (f" ({e.context})" if e.context else ""), line, col) from None
+        line, col, msg = syntax_error(text, e)
+        raise YAMLProblem("VG001", f"YAML syntax error: {msg}", line, col) from None
     except yaml.YAMLError as e:
         raise YAMLProblem("VG001", f"YAML error: {e}") from None
     return None if root is _NOTHING else root
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def syntax_error(text: str, e) -> tuple[int, int, str]:
+    """(line, column, message) for a YAML syntax error, in the tool's own words with a one-line hint, at the place
+    the mistake is (PyYAML often notices it a line later: an unclosed quote or bracket, a missing ':')."""
+    pm, cm = e.problem_mark, e.context_mark
+    problem, context = e.problem or "", e.context or ""
+    line, col = (pm.line + 1, pm.column + 1) if pm else (cm.line + 1, cm.column + 1) if cm else (1, 1)
+    lines = text.split("\n")
+    cur = lines[line - 1] if 0 < line <= len(lines) else ""
+    start = _indent(cur) + 1  # first non-space column of the line
+    if cur[col - 1:col] == "\t" or "\t" in problem or (cur[:start].endswith("\t") or cur.lstrip(" ").startswith("\t")):
+        return line, col, "tab character (YAML indentation must use spaces)"
+    if "quoted scalar" in context and cm is not None:
+        q = lines[cm.line][cm.column:cm.column + 1] if cm.line < len(lines) else '"'
+        return cm.line + 1, cm.column + 1, (f"the quoted value opened here is not closed (a {q} is missing"
+                                            + ("; write '' for a quote inside it)" if q == "'" else ")"))
+    if "flow" in context and cm is not None and ("expected ','" in problem or "end of stream" in problem
+                                                 or "did not find expected" in problem):
+        b = lines[cm.line][cm.column:cm.column + 1] if cm.line < len(lines) else ""
+        cline, ccol = cm.line + 1, cm.column + 1
+        if b not in ("[", "{"):  # the mark is at the end: find the last bracket left open
+            opened = []
+            for n, x in enumerate(lines[:line], 1):
+                for c, ch in enumerate(x, 1):
+                    if ch in "[{":
+                        opened.append((n, c, ch))
+                    elif ch in "]}" and opened:
+                        opened.pop()
+            if opened:
+                cline, ccol, b = opened[-1]
+        b = b or "["
+        closing = {"[": "]", "{": "}"}.get(b, "]")
+        return cline, ccol, (f"the {b!r} opened here is not closed (a {closing!r} is missing, or a "
+                                            "',' between items)")
+    if "could not find expected ':'" in problem and cm is not None:
+        at = lines[cm.line] if cm.line < len(lines) else ""
+        return cm.line + 1, _indent(at) + 1, ("expected 'key: value' on this line (a ':' is missing, or a value "
+                                             "that runs onto it needs quotes)")
+    prev = next((x for x in reversed(lines[:line - 1]) if x.strip() and not x.lstrip().startswith("#")), "")
+    if "mapping values are not allowed" in problem:
+        if _indent(cur) > _indent(prev) and start < col and not prev.rstrip().endswith(":") \
+                and not prev.lstrip().startswith("- ") | prev.rstrip().endswith("-"):
+            return line, start, ("this line is indented more than the line before it (the keys of one mapping "
+                                 "must line up)")
+        return line, col, "a ': ' inside a value (put the value in quotes)"
+    if "did not find expected key" in problem or "expected <block end>" in problem:
+        if cur.lstrip().startswith("-"):
+            return line, start, "a list item ('- ') where a 'key: value' was expected (check the indentation)"
+        return line, start, "the indentation of this line does not line up with the keys above it"
+    if "expected '-' indicator" in problem:
+        return line, start, ("a 'key: value' line inside a list (start a new item with '- ', or line it up with "
+                             "the keys of the item above)")
+    if "cannot start any token" in problem:
+        ch = cur[col - 1:col] or "?"
+        return line, col, f"{ch!r} cannot start a plain value (put the value in quotes)"
+    return line, col, problem or str(e).split("\n")[0]

@@ -146,8 +146,8 @@ def problems(src, vocabulary) -> list[Problem]:
     def entry(section, e, seen, where):
         system = systems.get(e["system"])
         if system is None:
-            p(e, "system", "VG016", f"{where}: system {e['system']!r} is not defined under 'systems' "
-                                    f"(defined: {', '.join(systems)})")
+            p(e, "system", "VG016", f"{where}: system {e['system']!r} is not defined under 'systems'"
+                                    f"{_dym(e['system'], systems)} (defined: {', '.join(systems)})")
         elif (why := malformed(system, e["code"])) is not None:
             p(e, "code", "VG016", f"{where}: {why}")
         else:
@@ -156,10 +156,11 @@ def problems(src, vocabulary) -> list[Problem]:
                 p(e, "code", "VG017", f"{where}: {e['system']} code {e['code']!r} is already mapped at line {seen[key]}")
             seen.setdefault(key, e.mark.line)
         if "source" in e and e["source"] not in sources:
-            p(e, "source", "VG016", f"{where}: source {e['source']!r} is not defined under 'sources' "
-                                    f"(defined: {', '.join(sources)})")
+            p(e, "source", "VG016", f"{where}: source {e['source']!r} is not defined under 'sources'"
+                                    f"{_dym(e['source'], sources)} (defined: {', '.join(sources)})")
         if "laterality" in e and section == "conditions" and e["laterality"] not in schemes:
-            p(e, "laterality", "VG016", f"{where}: laterality scheme {e['laterality']!r} is not defined")
+            p(e, "laterality", "VG016", f"{where}: laterality scheme {e['laterality']!r} is not defined"
+                                        f"{_dym(e['laterality'], schemes)}")
         if "lesion" in e:
             term("lesion", e["lesion"], e, "lesion")
         for i, f in enumerate(e.get("factors") or ()):
@@ -302,3 +303,9 @@ def load_mapping(path=None, vocabulary=None) -> Mapping:
     if probs:
         raise DataError(f"{len(probs)} error(s) in the FHIR mapping {display}", probs)
     return build(src.tree, display, src.sha256)
+
+
+def _dym(word, choices) -> str:
+    from ..suggest import did_you_mean
+
+    return did_you_mean(str(word), [str(c) for c in choices])
