@@ -15,8 +15,8 @@ CASES = [
      "vascular: error: --ceap: CEAP etiology 'Ez' is not defined in CEAP 2020 (valid: Ep, Es, Esi, Ese, Ec, En) "
      "(at column 4 of 'C6 Ez')"),
     (["recommend", "--lesion", "chronic-occlussion"], 2,
-     "vascular: error: --lesion: unknown lesion 'chronic-occlussion' (did you mean 'chronic-occlusion'?) "
-     "(valid: see 'vascular vocab lesion')"),
+     "vascular: error: --lesion: unknown lesion 'chronic-occlussion' (did you mean 'chronic-occlusion'?); "
+     "see 'vascular vocab lesion'"),
     (["recommend", "--factor", "maligancy"], 2,
      "vascular: error: --factor: unknown factor 'maligancy' (did you mean 'malignancy'?); see 'vascular vocab factor'"),
     (["recommend", "--factor", "malignancy=perhaps"], 2,
@@ -44,7 +44,15 @@ CASES = [
      "vascular: error: --profiles (batch) and --profile cannot be combined"),
     (["show", "svs-avf-2014-vlu/6.41"], 2,
      "vascular: error: unknown recommendation 'svs-avf-2014-vlu/6.41' (did you mean 'svs-avf-2014-vlu/6.4'?); "
-     "see 'vascular list' (ids look like svs-avf-2014-vlu/6.14)"),
+     "'vascular list svs-avf-2014-vlu' lists its ids"),
+    (["show", "nope/6.41"], 2,
+     "vascular: error: unknown recommendation 'nope/6.41'; 'vascular list DOCUMENT' lists a document's ids "
+     "(document ids: 'vascular list')"),
+    (["recommend", "--lesion", "acute-iliofemoral-dvt", "--symptom-days", "5", "--factor", "symptomatic=no"], 2,
+     "vascular: error: --factor: symptomatic=no contradicts the profile: a symptom duration is given for a current "
+     "lower-limb DVT, so the DVT causes symptoms"),
+    (["recommend", "--profiles", "-", "--format", "markdown"], 2,
+     "vascular: error: --profiles (batch) writes JSON Lines: --format, --explain and --detail do not apply"),
     (["vocab", "lesions"], 2,
      "vascular: error: KIND: 'lesions' is not valid (did you mean 'lesion'?) (valid: lesion, factor, action, "
      "bleeding-risk, severity)"),
@@ -109,9 +117,46 @@ def test_profile_from_stdin_and_flags_override(tmp_path):
     import json
 
     doc = json.loads(r.out)
-    assert doc["profile"]["ceap"]["clinical"] == "C6"
-    assert doc["profile"]["lesions"] == ["chronic-occlusion"]
+    assert doc["profile_detail"]["ceap"]["clinical"] == "C6"
+    assert doc["profile"]["ceap"] == "C6"
+    assert doc["profile"]["lesion"] == ["chronic-occlusion"]
     assert doc["profile"]["factors"] == {"malignancy": True}
+
+
+def test_json_profile_round_trips_as_profile_input(tmp_path):
+    import json
+
+    args = ("--ceap", "C6,s Es Ad Pr,o", "--lesion", "chronic-occlusion", "--lesion", "DVT", "--symptom-days", "3",
+            "--factor", "pts", "--abi", "0.8", "-f", "json")
+    first = json.loads(cli("recommend", *args).out)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(first["profile"]), encoding="utf-8")
+    second = json.loads(cli("recommend", "--profile", str(path), "-f", "json").out)
+    assert second["profile"] == first["profile"]
+    assert second["recommendations"] == first["recommendations"]
+
+
+def test_terms_are_case_insensitive_and_factor_mappings_take_yes_no_words():
+    import json
+
+    a = json.loads(cli("recommend", "--lesion", "PE", "--factor", "Malignancy=No", "-f", "json").out)
+    assert a["profile"]["lesion"] == ["pulmonary-embolism"] and a["profile"]["factors"]["malignancy"] is False
+    b = json.loads(cli("recommend", "--profile", "-", "-f", "json",
+                       stdin=b'{"lesion": "pe", "factors": {"malignancy": "no"}}').out)
+    assert b["profile"] == a["profile"]
+
+
+def test_implied_facts_are_shown_with_their_reason():
+    import json
+
+    r = cli("recommend", "--lesion", "acute-iliofemoral-dvt", "--symptom-days", "5", "--factor", "pts", "-f", "json")
+    doc = json.loads(r.out)
+    assert doc["profile"]["factors"]["symptomatic"] is True and doc["profile"]["factors"]["previous-dvt"] is True
+    assert [i["factor"] for i in doc["profile_detail"]["implied"]] == ["previous-dvt", "symptomatic"]
+    asked = {a["fact"] for a in doc["ask_next"]}
+    assert not asked & {"factor:symptomatic", "factor:previous-dvt"}  # never asked again
+    text = cli("recommend", "--lesion", "acute-iliofemoral-dvt", "--symptom-days", "5").out
+    assert "implied: symptomatic=yes (a symptom duration is given" in text
 
 
 def test_invalid_knowledge_is_refused_with_locations(tmp_path):

@@ -36,9 +36,7 @@ def _engine_view(profile):
     result = ENGINE.evaluate(profile)
     applies = [m.rec.full_id for m in result.by_status("applies")]
     possible = [m.rec.full_id for m in result.by_status("possible")]
-    partial = [m for m in result.by_status("possible") if m.matched]
-    missing = sorted({f for m in partial for f in m.missing})
-    return applies, possible, missing
+    return applies, possible, result.ask_next()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -62,7 +62,7 @@ ESC = "\x1b"
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
 def test_guideline_text_cannot_inject_escapes_or_markup(fmt):
     r = cli("recommend", "--guidelines", "tests/robustness/files/injection", "--ceap", "C6", "--format", fmt,
-            env={"COLUMNS": "200"})
+            "--detail", env={"COLUMNS": "200"})
     assert r.code == 0, r
     if fmt == "json":
         doc = json.loads(r.out)

@@ -1,4 +1,4 @@
-"""Batch mode: JSON Lines of profiles in, JSON Lines of results out (schema ``vascular.batch/1``).
+"""Batch mode: JSON Lines of profiles in, JSON Lines of results out (schema ``vascular.batch/2``).
 
 * Streaming: one line in memory at a time; memory does not grow with the number of lines.
 * Every input line gives exactly one output line, in input order, carrying its line number. A bad line gives an
@@ -19,6 +19,7 @@ import time
 
 from .errors import InputError
 from .limits import MAX_LINE
+from .stdio import quiet_stdout
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -59,7 +60,8 @@ class BatchEvaluator:
         text = f'{head},"possible_count":{possible.bit_count()}'
         if self.with_possible:  # the detail (--all): possible ids and the facts that would settle them
             pp = self.lists.get(possible) or self.lists.put(possible, _dumps(ix.ids_of(possible)))
-            text += f',"possible":{pp},"missing":{_dumps(list(ix.missing(entries, partial)))}'
+            ranked = [{"fact": f, "settles_up_to": n, "settles_certainly": c} for f, n, c in ix.missing(entries, partial)]
+            text += f',"possible":{pp},"missing":{_dumps(ranked)}'
         return True, text
 
 
@@ -112,7 +114,7 @@ class _Progress:
 
     def update(self, lines: int, pos: int | None) -> None:
         now = time.monotonic()
-        if not self.on or now - self.last < 0.25:
+        if not self.on or (now - self.last < 0.25 and self.last):
             return
         self.last = now
         rate = lines / max(now - self.start, 1e-9)
@@ -124,9 +126,14 @@ class _Progress:
             sys.stderr.write(f"\r{lines} profiles {rate:,.0f}/s")
         sys.stderr.flush()
 
-    def close(self) -> None:
-        if self.on and self.last:
-            sys.stderr.write("\n")
+    def close(self, lines: int) -> None:
+        """The final state (100%), then a new line."""
+        if not self.on:
+            return
+        if self.total:
+            self.last = 0.0
+            self.update(lines, self.total)
+        sys.stderr.write("\n")
 
 
 def run_batch(engine, source: str, options: dict, defaults: dict | None = None, out=None,
@@ -149,8 +156,10 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
     bad = 0
     buf: list[str] = []
     stop = _StopFlag()
+    n_done = 0
     try:
         for n, raw in _lines(stream):
+            n_done = n
             doc, error = parse_line(raw)
             if doc is not None:
                 ok, body = ev.fragment(doc)
@@ -168,15 +177,13 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
                 break
         _flush(out, buf)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-        from .cli import _quiet_stdout
-
-        _quiet_stdout()
+        quiet_stdout()
         return 0
     finally:
         stop.restore()
         if stream is not sys.stdin.buffer:
             stream.close()
-    progress.close()
+    progress.close(n_done)
     if stop.set:
         print("vascular: interrupted", file=sys.stderr)
         return 130

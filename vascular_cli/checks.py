@@ -98,6 +98,15 @@ def unknown_terms(kb, sources, docs):
     v = kb.vocabulary
     out = []
     for src in _vocab_files(sources):
+        for imp in src.tree.get("implications") or ():
+            for kind, key, names in (("factor", "implies", [imp["implies"]]),
+                                     ("lesion", "lesion", imp["when"].get("lesion") or []),
+                                     ("factor", "factors", imp["when"].get("factors") or [])):
+                for word in names:
+                    if v.resolve(kind, word) is None:
+                        where = imp if key == "implies" else imp["when"]
+                        out.append(_p(src.path, value_mark(where, key), "VG006",
+                                      f"implication: {v.unknown_message(kind, word)}"))
         for kind, table in src.tree["vocabulary"].items():
             for name, spec in table.items():
                 broader = spec.get("broader") or []
@@ -363,7 +372,7 @@ def examples(kb, sources, docs):
     Fail: ``examples: {applies: [{ceap: C3}]}`` for ``when: {ceap: [C6]}``
     """
     from . import profile as profiles
-    from .engine import compile_criteria, status_of
+    from .engine import CriteriaError, compile_criteria, status_of
     from .errors import InputError
 
     out = []
@@ -373,7 +382,7 @@ def examples(kb, sources, docs):
             ex = node.get("examples") or {}
             try:
                 crit = compile_criteria(r.when, kb.vocabulary)
-            except Exception:  # broken criteria are reported by other checks
+            except CriteriaError:  # an unknown criterion key is reported by the structural check
                 continue
             for key, items in ex.items():
                 for i, doc in enumerate(items or []):

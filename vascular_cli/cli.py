@@ -10,6 +10,7 @@ import typer
 
 from . import DISCLAIMER, __version__
 from .errors import DataError, InputError, VascularError
+from .render import CEAP, LIST, RECOMMEND, SHOW, VALIDATE, VOCAB, names
 
 HELP = ("Venous-disease guideline recommendations (SVS/AVF, ESVS, CIRSE, ACR): graded, sourced, explained. "
         + DISCLAIMER)
@@ -28,14 +29,14 @@ def build_app(only: str | None = None) -> typer.Typer:
     """The typer app. Start-up speed: typer inspects every parameter of every registered command, so a run that
     names a known command gets an app holding just that command (help and errors then concern it alone)."""
     app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                      pretty_exceptions_enable=False, help=HELP)
+                      pretty_exceptions_enable=False, help=HELP,
+                      context_settings={"help_option_names": ["-h", "--help"]})
     app.callback()(_root)
     for name, fn in COMMANDS.items():
         if only is None or name == only:
             app.command(name)(fn)
     return app
 
-FORMATS_HELP = "Output format: table, json, jsonl or markdown."
 
 
 def _version(value: bool):
@@ -87,28 +88,31 @@ def _read_text(path: str, what: str) -> str:
 
 @command()
 def recommend(
-    ceap: Optional[str] = typer.Option(None, "--ceap", help="CEAP class (C6) or full CEAP 2020 string ('C6,s Es Ad Pr,o')."),
-    lesion: Optional[List[str]] = typer.Option(None, "--lesion", help="Lesion or finding (repeatable); see 'vascular vocab lesion'."),
-    bleeding_risk: Optional[str] = typer.Option(None, "--bleeding-risk", help="low, moderate or high (CHEST 2016 categories)."),
-    severity: Optional[str] = typer.Option(None, "--severity", help="Symptom severity: mild, moderate or severe."),
-    symptom_days: Optional[str] = typer.Option(None, "--symptom-days", help="Duration of the current episode in days."),
-    factor: Optional[List[str]] = typer.Option(None, "--factor", help="Clinical fact NAME, NAME=yes or NAME=no (repeatable)."),
-    abi: Optional[str] = typer.Option(None, "--abi", help="Ankle-brachial index (0-3)."),
-    ankle_pressure: Optional[str] = typer.Option(None, "--ankle-pressure", help="Ankle systolic pressure, mm Hg."),
-    toe_pressure: Optional[str] = typer.Option(None, "--toe-pressure", help="Toe pressure, mm Hg."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Profile document (YAML or JSON), or - for stdin; options override it."),
-    profiles: Optional[str] = typer.Option(None, "--profiles", help="Batch: JSON Lines of profiles (file or -); JSON Lines out."),
-    fmt: str = typer.Option("table", "--format", "-f", help=FORMATS_HELP),
-    explain: bool = typer.Option(False, "--explain", help="Show every criterion: matched, missing, failed."),
-    show_all: bool = typer.Option(False, "--all", help="Also list recommendations that do not apply."),
-    source: Optional[List[str]] = typer.Option(None, "--source", help="Only these bodies or document ids (repeatable)."),
+    ceap: Optional[str] = typer.Option(None, "--ceap", metavar="CEAP", help="CEAP class (C6) or full CEAP 2020 string ('C6,s Es Ad Pr,o')."),
+    lesion: Optional[List[str]] = typer.Option(None, "--lesion", metavar="LESION", help="Lesion or finding (repeatable); see 'vascular vocab lesion'."),
+    bleeding_risk: Optional[str] = typer.Option(None, "--bleeding-risk", metavar="RISK", help="low, moderate or high (CHEST 2016 categories)."),
+    severity: Optional[str] = typer.Option(None, "--severity", metavar="LEVEL", help="Symptom severity: mild, moderate or severe."),
+    symptom_days: Optional[str] = typer.Option(None, "--symptom-days", metavar="DAYS", help="Duration of the current episode's symptoms, days."),
+    factor: Optional[List[str]] = typer.Option(None, "--factor", metavar="NAME[=yes|no]", help="Clinical yes/no fact (repeatable); see 'vascular vocab factor'."),
+    abi: Optional[str] = typer.Option(None, "--abi", metavar="ABI", help="Ankle-brachial index (0-3)."),
+    ankle_pressure: Optional[str] = typer.Option(None, "--ankle-pressure", metavar="MMHG", help="Ankle systolic pressure, mm Hg."),
+    toe_pressure: Optional[str] = typer.Option(None, "--toe-pressure", metavar="MMHG", help="Toe pressure, mm Hg."),
+    profile: Optional[str] = typer.Option(None, "--profile", metavar="FILE|-", help="Profile document (YAML or JSON), or - for stdin; options override it."),
+    profiles: Optional[str] = typer.Option(None, "--profiles", metavar="FILE|-", help="Batch: JSON Lines of profiles (file or -); JSON Lines out."),
+    fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(RECOMMEND)}."),
+    detail: bool = typer.Option(False, "--detail", help="Each recommendation in full: statement, number, section, why."),
+    explain: bool = typer.Option(False, "--explain", help="Every criterion of the applying and partly matched items (with --all: of all)."),
+    show_all: bool = typer.Option(False, "--all", help="Also list unassessed and not applicable recommendations."),
+    include_unverified: bool = typer.Option(False, "--include-unverified", help="Also evaluate items whose source could not be found (seed-only), in their own section."),
+    source: Optional[List[str]] = typer.Option(None, "--source", metavar="BODY|ID", help="Only these bodies or document ids (repeatable)."),
     include_superseded: bool = typer.Option(False, "--include-superseded", help="Include superseded documents."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable); replaces the bundled documents."),
+    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", metavar="DIR", help="Guideline directory (repeatable); replaces the bundled documents."),
 ):
     """Recommendations for a patient profile, each with its native grade, source and why it matched."""
     from . import profile as profiles_mod
     from .engine import Engine
-    from .render import RECOMMEND, get
+    from .render import get
+    from .render.words import document_error, option_error
 
     given = dict(ceap=ceap, lesion=lesion or None, bleeding_risk=bleeding_risk, severity=severity,
                  symptom_days=symptom_days, factors=factor or None, abi=abi, ankle_pressure=ankle_pressure,
@@ -116,10 +120,13 @@ def recommend(
     flags = {k: v for k, v in given.items() if v is not None}  # profile values given as options
     kb = _kb(guidelines)
     engine = Engine(kb)
-    options = dict(include_superseded=include_superseded, sources=_sources(kb, source))
+    options = dict(include_superseded=include_superseded, sources=_sources(kb, source),
+                   include_unverified=include_unverified)
     if profiles is not None:
         if profile is not None:
             raise InputError("--profiles (batch) and --profile cannot be combined")
+        if fmt not in ("table", "jsonl") or explain or detail:
+            raise InputError("--profiles (batch) writes JSON Lines: --format, --explain and --detail do not apply")
         from .batch import run_batch
 
         raise typer.Exit(run_batch(engine, profiles, options, flags, with_possible=show_all))
@@ -128,22 +135,44 @@ def recommend(
     if profile is not None:
         name = "<stdin>" if profile == "-" else profile
         doc = profiles_mod.parse_text(kb.vocabulary, _read_text(profile, "--profile"), name)
-        profiles_mod.from_mapping(kb.vocabulary, doc, prefix=f"{name}: ")  # reports bad documents precisely
+        try:
+            profiles_mod.from_mapping(kb.vocabulary, doc, prefix=f"{name}: ")  # reports bad documents precisely
+        except InputError as e:
+            raise document_error(e) from None
         raw = dict(doc)
         if "factors" in flags and raw.get("factors"):
             flags["factors"] = _merge_factors(kb, raw["factors"], flags["factors"])
     raw.update(flags)
-    prof = profiles_mod.build(kb.vocabulary, cli=True, **raw)
-    result = engine.evaluate(prof, **options)
-    render = get(RECOMMEND, fmt)
-    kwargs = dict(include_all=show_all, explain=explain)
-    if fmt == "table":
-        kwargs["width"] = _width()
     try:
-        render(kb, result, sys.stdout, **kwargs)
+        prof = profiles_mod.build(kb.vocabulary, **raw)
+    except InputError as e:
+        raise option_error(e) from None
+    result = engine.evaluate(prof, **options)
+    _emit(get(RECOMMEND, fmt), kb, result, include_all=show_all, explain=explain, detail=detail,
+          width=_width() if fmt == "table" else None)
+
+
+def _emit(render, *args, width: int | None = None, **kwargs) -> None:
+    """Run a renderer on stdout; a reader that goes away (``| head``) ends the run quietly with exit 0."""
+    if width is not None:
+        kwargs["width"] = width
+    try:
+        render(*args, sys.stdout, **kwargs)
         sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: the reader has what it wanted
+    except BrokenPipeError:
         _quiet_stdout()
+    except SystemExit as e:  # rich turns a broken pipe into SystemExit(1) itself
+        if e.code != 1 or not _stdout_gone():
+            raise
+        _quiet_stdout()
+
+
+def _stdout_gone() -> bool:
+    try:
+        sys.stdout.flush()
+        return False
+    except (BrokenPipeError, OSError, ValueError):
+        return True
 
 
 def _merge_factors(kb, base, override: list) -> list:
@@ -152,8 +181,13 @@ def _merge_factors(kb, base, override: list) -> list:
 
     if isinstance(base, dict):
         base = [f"{k}={'yes' if v else 'no'}" for k, v in base.items()]
-    merged = dict(parse_factor(f, kb.vocabulary, "factors") for f in base)
-    merged.update(parse_factor(f, kb.vocabulary) for f in override)
+    merged = dict(parse_factor(f, kb.vocabulary) for f in base)
+    try:
+        merged.update(parse_factor(f, kb.vocabulary) for f in override)
+    except InputError as e:
+        from .render.words import option_error
+
+        raise option_error(e) from None
     return [f"{k}={'yes' if v else 'no'}" for k, v in merged.items()]
 
 
@@ -175,13 +209,13 @@ def _width() -> int | None:
 
 @command()
 def validate(
-    paths: Optional[List[str]] = typer.Argument(None, help="Guideline files or directories (default: the bundled set)."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text, json, github or sarif."),
+    paths: Optional[List[str]] = typer.Argument(None, metavar="[PATHS]...", help="Guideline files or directories (default: the bundled set)."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(VALIDATE)}."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
 ):
     """Check guideline files; every problem as file:line:col: CODE message. Exit 0 clean, 1 problems."""
     from .loader import collect, load
-    from .render import VALIDATE, get
+    from .render import get
 
     fmt = _choice(fmt, list(VALIDATE), "--format")
     if paths and collect(paths) == ([], []):  # only empty directories: nothing to check is a usage error
@@ -196,139 +230,73 @@ def validate(
 
 @command("list")
 def list_(
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    document: Optional[str] = typer.Argument(None, metavar="[DOCUMENT]", help="A document id: list its recommendation ids."),
+    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", metavar="DIR", help="Guideline directory (repeatable)."),
+    fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(LIST)}."),
 ):
-    """The loaded guideline documents: body, year, status, recommendations, unverified numbers."""
-    import json
+    """The loaded guideline documents (body, year, status, counts), or the recommendation ids of one document."""
+    from .render import get
 
-    fmt = _choice(fmt, ["table", "json"], "--format")
+    fmt = _choice(fmt, list(LIST), "--format")
     kb = _kb(guidelines)
-    rows = []
-    for g in sorted(kb.guidelines, key=lambda g: (g.body, -g.year, g.id)):
-        recs = [r for r in kb.recommendations if r.guideline.id == g.id]
-        rows.append({"id": g.id, "body": g.body, "year": g.year, "status": g.status, "superseded_by": g.superseded_by,
-                     "recommendations": len(recs), "unverified_numbers": sum(not r.number_verified for r in recs),
-                     "title": g.title, "doi": g.doi, "sha256": g.sha256})
-    if fmt == "json":
-        print(json.dumps({"schema": "vascular.list/1", "guidelines": rows}, indent=2, ensure_ascii=False))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="Loaded guideline documents", expand=False)
-    for col in ("id", "body", "year", "status", "recommendations", "unverified numbers"):
-        table.add_column(col, justify="right" if col in ("year", "recommendations", "unverified numbers") else "left",
-                         no_wrap=col == "id")
-    for r in rows:
-        status = r["status"] + (f" by {r['superseded_by']}" if r["superseded_by"] else "")
-        table.add_row(r["id"], r["body"], str(r["year"]), status, str(r["recommendations"]), str(r["unverified_numbers"]))
-    Console(markup=False, highlight=False, width=_width()).print(table)
+    if document is not None:
+        _choice(document, sorted(g.id for g in kb.guidelines), "DOCUMENT")
+    _emit(get(LIST, fmt), kb, document=document, width=_width())
 
 
 @command()
 def show(
     rec_id: str = typer.Argument(..., metavar="ID", help="Full id, e.g. svs-avf-2014-vlu/6.14."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    provenance: bool = typer.Option(False, "--provenance", help="Also the transcription provenance (maintainers)."),
+    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", metavar="DIR", help="Guideline directory (repeatable)."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(SHOW)}."),
 ):
-    """Everything known about one recommendation: grade, source, criteria, certainty."""
-    import json
-
-    from .loader import plain
-    from .render.common import clean, grade, number
+    """Everything known about one recommendation: statement, grade, number, section, criteria, certainty."""
+    from .render import get
     from .suggest import did_you_mean
 
-    fmt = _choice(fmt, ["text", "json"], "--format")
+    fmt = _choice(fmt, list(SHOW), "--format")
     kb = _kb(guidelines)
     by_id = {r.full_id: r for r in kb.recommendations}
     r = by_id.get(rec_id)
     if r is None:
-        raise InputError(f"unknown recommendation {rec_id!r}{did_you_mean(rec_id, by_id)}; see 'vascular list' "
-                         "(ids look like svs-avf-2014-vlu/6.14)")
-    gr = grade(kb, r)
-    doc = {"id": r.full_id, "guideline": {"id": r.guideline.id, "body": r.guideline.body, "year": r.guideline.year,
-                                          "title": r.guideline.title, "citation": r.guideline.citation,
-                                          "doi": r.guideline.doi, "status": r.guideline.status},
-           "number": r.number, "number_verified": r.number_verified, "number_basis": r.number_basis,
-           "locator": r.locator, "kind": r.kind, "statement": r.statement, "wording": r.wording, "action": r.action,
-           "direction": r.direction, "grade": gr["display"], "strength": gr["strength"], "evidence": gr["evidence"],
-           "rating": r.rating, "rrl": r.rrl, "grade_conflict": r.grade_conflict, "certainty": r.certainty,
-           "uncertain": r.uncertain, "source": r.source, "source_reliability": r.source_reliability,
-           "note": r.note, "when": plain(r.when)}
-    if fmt == "json":
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
-        return
-    lines = [f"{r.full_id}  {r.guideline.body} {r.guideline.year}: {r.guideline.title}",
-             f"  statement:   {r.statement}",
-             f"  grade:       {gr['display']} (common: {gr['strength']['common'] or 'ungraded'}; {r.direction or 'scope'})",
-             f"  number:      {number(r)}" + (f" - {r.number_basis}" if r.number_basis else ""),
-             f"  locator:     {r.locator}",
-             f"  action:      {r.action}",
-             f"  when:        {json.dumps(plain(r.when), ensure_ascii=False)}",
-             f"  certainty:   {r.certainty}" + (f" - {r.uncertain}" if r.uncertain else ""),
-             f"  source:      {r.source or '-'} ({r.source_reliability or '-'})",
-             f"  citation:    {r.guideline.citation}" + (f" doi:{r.guideline.doi}" if r.guideline.doi else "")]
-    if r.grade_conflict:
-        lines.append(f"  disputed:    {json.dumps(plain(r.grade_conflict), ensure_ascii=False)}")
-    if r.note:
-        lines.append(f"  note:        {r.note}")
-    print("\n".join(clean(line) for line in lines))
+        doc = rec_id.partition("/")[0]
+        where = (f"'vascular list {doc}' lists its ids" if any(g.id == doc for g in kb.guidelines)
+                 else "'vascular list DOCUMENT' lists a document's ids (document ids: 'vascular list')")
+        raise InputError(f"unknown recommendation {rec_id!r}{did_you_mean(rec_id, by_id)}; {where}")
+    _emit(get(SHOW, fmt), kb, r, provenance=provenance, width=_width())
 
 
 @command()
 def vocab(
-    kind: Optional[str] = typer.Argument(None, help="lesion, factor, action, bleeding-risk or severity."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    kind: Optional[str] = typer.Argument(None, metavar="[KIND]", help="lesion, factor, action, bleeding-risk or severity."),
+    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", metavar="DIR", help="Guideline directory (repeatable)."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(VOCAB)}."),
 ):
-    """The controlled vocabulary: every term with its definition and aliases."""
-    import json
-
+    """The controlled vocabulary: every term with its definition and aliases, and the implied facts."""
+    from .render import get
     from .vocab import KINDS
 
-    fmt = _choice(fmt, ["text", "json"], "--format")
+    fmt = _choice(fmt, list(VOCAB), "--format")
     if kind is not None:
-        _choice(kind, list(KINDS), "KIND")
+        kind = _choice(kind.lower(), list(KINDS), "KIND")
     kb = _kb(guidelines)
-    kinds = [kind] if kind else list(KINDS)
-    if fmt == "json":
-        print(json.dumps({k: {n: {"definition": t.definition, "aliases": list(t.aliases), "broader": list(t.broader)}
-                              for n, t in sorted(kb.vocabulary.terms.get(k, {}).items())} for k in kinds},
-                         indent=2, ensure_ascii=False))
-        return
-    for k in kinds:
-        print(f"{k}:")
-        for name, t in sorted(kb.vocabulary.terms.get(k, {}).items()):
-            extra = f" (aliases: {', '.join(t.aliases)})" if t.aliases else ""
-            group = f" [in {', '.join(t.broader)}]" if t.broader else ""
-            print(f"  {name}{group}: {t.definition}{extra}")
+    _emit(get(VOCAB, fmt), kb, [kind] if kind else list(KINDS))
 
 
 @command("ceap")
 def ceap_cmd(text: str = typer.Argument(..., metavar="STRING", help="A CEAP 2020 string, e.g. 'C6,s Es Ad Pr,o'."),
-             fmt: str = typer.Option("text", "--format", "-f", help="text or json.")):
+             fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(CEAP)}.")):
     """Parse a CEAP 2020 string and show its parts."""
-    import json
-
     from . import ceap
+    from .render import get
 
-    fmt = _choice(fmt, ["text", "json"], "--format")
+    fmt = _choice(fmt, list(CEAP), "--format")
     try:
         c = ceap.parse(text)
     except ceap.CeapError as e:
         raise InputError(f"CEAP {text!r}: {e} (at column {e.col})") from None
-    d = c.to_json()
-    if fmt == "json":
-        print(json.dumps(d, indent=2))
-        return
-    sym = {True: "symptomatic", False: "asymptomatic", None: "not stated"}[d["symptomatic"]]
-    print(f"clinical class:  {c.clinical} (classes written: {', '.join(c.classes)}; {sym})\n"
-          f"etiology:        {' '.join(c.etiology) or 'not stated'}\n"
-          f"anatomy:         {' '.join(c.anatomy) or 'not stated'}"
-          + (f" (segments: {', '.join(c.segments)})" if c.segments else "") + "\n"
-          f"pathophysiology: {' '.join(c.pathophysiology) or 'not stated'}\n"
-          f"basic CEAP:      {c.basic}")
+    _emit(get(CEAP, fmt), c)
 
 
 @command()
@@ -392,12 +360,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _quiet_stdout() -> None:
-    """After the reader of our stdout went away (``| head``), stop Python from complaining at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:  # pragma: no cover
-        pass
+    from .stdio import quiet_stdout
+
+    quiet_stdout()
 
 
 def run() -> None:

@@ -17,22 +17,6 @@ STATUS_ORDER = {"applies": 0, "possible": 1, "not-applicable": 2}
 DIRECTION_ORDER = {"for": 0, "against": 1, None: 2}
 EVIDENCE_ORDER = {"A": 0, "B": 1, "C": 2}
 
-OPTIONS = {
-    "ceap": "--ceap", "etiology": "--ceap with the E part (e.g. 'C3 Ep')", "lesion": "--lesion",
-    "bleeding_risk": "--bleeding-risk", "severity": "--severity", "symptom_days": "--symptom-days",
-    "abi": "--abi", "ankle_pressure": "--ankle-pressure", "toe_pressure": "--toe-pressure",
-}
-
-
-def supply(fact: str) -> str:
-    """The CLI option that supplies a missing fact."""
-    if fact.startswith("factor:"):
-        return f"--factor {fact[7:]}=yes|no"
-    if fact.startswith("ceap-subclass:"):
-        return f"--ceap with the {fact[14:]} subclass"
-    return OPTIONS.get(fact, f"--{fact.replace('_', '-')}")
-
-
 def _or(states) -> bool | None:
     states = list(states)
     if any(s is True for s in states):
@@ -96,6 +80,7 @@ class Criterion:
     name = ""
     requires = ""
     fields: tuple[str, ...] = ()  # the profile fields it reads
+    positive = True  # asks for something present; False when it only asks for absences (e.g. "no lesion vte")
 
     def state(self, p: Profile) -> tuple[bool | None, tuple[str, ...]]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -106,7 +91,7 @@ class Criterion:
 
     def eval(self, p: Profile) -> Finding:
         state, missing = self.state(p)
-        return Finding(self.name, state, self.requires, self.shown(p), missing)
+        return Finding(self.name, state, self.requires, self.shown(p), missing, self.positive)
 
 
 class CeapCriterion(Criterion):
@@ -163,6 +148,7 @@ class LesionCriterion(Criterion):
         if form.get("none"):
             bits.append("no lesion " + ", ".join(form["none"]))
         self.requires = "; ".join(bits)
+        self.positive = "any" in form or bool(form.get("all"))
 
     def leaves(self, term: str) -> frozenset:
         return self.table.get(term) or frozenset((term,))
@@ -195,6 +181,7 @@ class FactorCriterion(Criterion):
                 (("all of", self.all), ("any of", self.any), ("none of", self.none)) if v]
         self.requires = "factors " + "; ".join(bits)
         self.names = self.all + self.any + self.none
+        self.positive = bool(self.all or self.any)
 
     def state(self, p):
         f = p.factors
@@ -256,6 +243,7 @@ class AnyOfCriterion(Criterion):
         self.alternatives = [compile_criteria(a, vocab) for a in alternatives]
         self.requires = "any of: " + " | ".join(" and ".join(c.requires for c in alt) for alt in self.alternatives)
         self.fields = tuple(sorted({f for alt in self.alternatives for c in alt for f in c.fields}))
+        self.positive = any(c.positive for alt in self.alternatives for c in alt)
 
     def state(self, p):
         results = [[c.state(p) for c in alt] for alt in self.alternatives]
@@ -272,6 +260,10 @@ class AnyOfCriterion(Criterion):
     def shown(self, p):
         given = [f"{c.name}: {c.shown(p)}" for alt in self.alternatives for c in alt if c.shown(p) is not None]
         return "; ".join(dict.fromkeys(given)) or None
+
+
+class CriteriaError(ValueError):
+    """A ``when`` mapping uses a key no criterion reads (reported by validation as VG014's sibling VG002)."""
 
 
 def compile_criteria(when, vocab) -> list[Criterion]:
@@ -291,7 +283,27 @@ def compile_criteria(when, vocab) -> list[Criterion]:
             out.append(RangeCriterion(key, spec))
         elif key == "any_of":
             out.append(AnyOfCriterion(spec, vocab))
+        else:
+            raise CriteriaError(f"unknown criterion {key!r}")
     return out
+
+
+def rank_facts(masks) -> list[tuple[str, int, int]]:
+    """Ask next: missing facts ranked by how many possible recommendations each would settle.
+
+    ``masks`` maps each missing fact to the set (int bitmask) of possible recommendations that miss it. Answering a
+    fact can settle each of them (``up_to``: an answer that fails a criterion settles the recommendation as not
+    applicable); it settles for certain, whatever the answer, those for which it is the only missing fact
+    (``certain``). Order: up_to, then certain (both descending), then the fact id.
+    Returns [(fact, up_to, certain)]. The one ranking rule, used by the engine and the batch index alike."""
+    once = twice = 0
+    for m in masks.values():
+        twice |= once & m
+        once |= m
+    alone = once & ~twice
+    ranked = [(fact, m.bit_count(), (m & alone).bit_count()) for fact, m in masks.items()]
+    ranked.sort(key=lambda x: (-x[1], -x[2], x[0]))
+    return ranked
 
 
 def status_of(findings) -> str:
@@ -303,13 +315,23 @@ class Result(NamedTuple):
     profile: Profile
     guidelines: tuple
     matches: tuple[Match, ...]
+    unverified_left_out: int = 0  # seed-only items in scope but not evaluated (include_unverified=False)
 
     @property
     def covered(self) -> bool:
-        return any(m.status == "applies" for m in self.matches)
+        return any(m.status == "applies" and m.rec.certainty != "seed-only" for m in self.matches)
 
     def by_status(self, status: str) -> list[Match]:
         return [m for m in self.matches if m.status == status]
+
+    def ask_next(self) -> list[tuple[str, int, int]]:
+        """The facts missing from the partly matched possible recommendations, ranked (see rank_facts)."""
+        masks: dict[str, int] = {}
+        for i, m in enumerate(self.matches):
+            if m.partly_matched:
+                for fact in m.missing:
+                    masks[fact] = masks.get(fact, 0) | (1 << i)
+        return rank_facts(masks)
 
 
 class Engine:
@@ -328,14 +350,17 @@ class Engine:
         return (DIRECTION_ORDER.get(r.direction, 2), COMMON_ORDER.get(code.common if code else None, 3),
                 EVIDENCE_ORDER.get(r.evidence, 3), r.guideline.body, -r.guideline.year, r.guideline.id, r.position)
 
-    def select(self, include_superseded: bool = False, sources=None):
+    def select(self, include_superseded: bool = False, sources=None, include_unverified: bool = False):
         """The (recommendation, criteria) pairs in scope: recommendations (not scope or practice statements) of
-        active documents (all with include_superseded), optionally only some bodies or document ids."""
+        active documents (all with include_superseded), optionally only some bodies or document ids. Items whose
+        source could not be found (certainty seed-only) only with include_unverified."""
         wanted = {s.lower() for s in sources} if sources else None
         out = []
         for r, crit in self.compiled:
             g = r.guideline
             if r.kind != "recommendation":
+                continue
+            if r.certainty == "seed-only" and not include_unverified:
                 continue
             if g.status != "active" and not include_superseded:
                 continue
@@ -344,20 +369,26 @@ class Engine:
             out.append((r, crit))
         return out
 
-    def evaluate(self, profile: Profile, *, include_superseded: bool = False, sources=None) -> Result:
-        scope = self.select(include_superseded, sources)
+    def evaluate(self, profile: Profile, *, include_superseded: bool = False, sources=None,
+                 include_unverified: bool = False) -> Result:
+        scope = self.select(include_superseded, sources, include_unverified)
         matches = []
         for r, crit in scope:
             findings = tuple(c.eval(profile) for c in crit)
             matches.append(Match(r, status_of(findings), findings))
         matches = self._with_conflicts(matches)
         matches.sort(key=lambda m: (STATUS_ORDER[m.status],) + self.sort_key[m.rec.full_id])
-        guidelines = tuple({r.guideline.id: r.guideline for r, _ in scope}.values())
-        return Result(profile, guidelines, tuple(matches))
+        wanted = {s.lower() for s in sources} if sources else None
+        guidelines = tuple(g for g in self.kb.guidelines if (g.status == "active" or include_superseded)
+                           and (not wanted or g.body.lower() in wanted or g.id.lower() in wanted))
+        left_out = 0 if include_unverified else (
+            len(self.select(include_superseded, sources, True)) - len(scope))
+        return Result(profile, guidelines, tuple(matches), left_out)
 
     def _with_conflicts(self, matches: list[Match]) -> list[Match]:
         """Two applicable recommendations on the same (or a broader/narrower) action with opposite directions."""
-        live = [m for m in matches if m.status == "applies" and m.rec.kind == "recommendation" and m.rec.direction]
+        live = [m for m in matches if m.status == "applies" and m.rec.kind == "recommendation" and m.rec.direction
+                and m.rec.certainty != "seed-only"]
         conflicts: dict[str, list[str]] = {}
         for i, a in enumerate(live):
             for b in live[i + 1:]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from itertools import combinations
 
-from .engine import in_range
+from .engine import in_range, rank_facts
 from .errors import InputError
 
 NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
@@ -61,8 +61,8 @@ class _Memo:
 
 
 class MatchIndex:
-    def __init__(self, engine, include_superseded: bool = False, sources=None):
-        scope = engine.select(include_superseded, sources)
+    def __init__(self, engine, include_superseded: bool = False, sources=None, include_unverified: bool = False):
+        scope = engine.select(include_superseded, sources, include_unverified)
         scope.sort(key=lambda rc: engine.sort_key[rc[0].full_id])
         self.recs = [r for r, _ in scope]
         self.ids = [r.full_id for r in self.recs]
@@ -85,6 +85,7 @@ class MatchIndex:
         self.pairs = [(1 << i, 1 << j, a.full_id, b.full_id)
                       for i, a in enumerate(self.recs) for j, b in enumerate(self.recs) if i < j
                       and a.kind == b.kind == "recommendation" and a.direction and b.direction
+                      and a.certainty != "seed-only" and b.certainty != "seed-only"
                       and a.direction != b.direction and related(a.action, b.action)]
         self.conflict_memo = _Memo()
 
@@ -125,16 +126,17 @@ class MatchIndex:
         return self.all & ~false & ~unknown, possible, partial, entries
 
     @staticmethod
-    def missing(entries, possible: int) -> tuple[str, ...]:
-        """The facts the given (possible) recommendations miss, sorted."""
-        out: set[str] = set()
+    def missing(entries, possible: int) -> list[tuple[str, int, int]]:
+        """The facts the given (possible) recommendations miss, ranked by engine.rank_facts (the same rule as
+        Result.ask_next): [(fact, settles, bears_on)]."""
+        masks: dict[str, int] = {}
         for e in entries:
             overlap = e[1] & possible
-            if e[2] is None:  # from the factor index: the names each recommendation reads, minus the given ones
-                out.update(e[3](overlap))
-            else:
-                out.update(f for f, m in e[2] if m & overlap)
-        return tuple(sorted(out))
+            pairs = e[3](overlap).items() if e[2] is None else e[2]  # factor index: computed per recommendation
+            for f, m in pairs:
+                if m & overlap:
+                    masks[f] = masks.get(f, 0) | (m & overlap)
+        return rank_facts(masks)
 
     def ids_of(self, mask: int) -> list[str]:
         ids = []
@@ -167,6 +169,7 @@ class FactorIndex:
         self.exact: dict[frozenset, int] = {}
         self.names_of: dict[int, tuple[str, ...]] = {}  # bit -> names read (a recommendation may have one such criterion)
         self.ref = 0
+        self.positive = 0  # recommendations whose plain factor criterion asks for a 'yes' (an `all` list)
         self.members: list = []
 
     def add(self, bit: int, c) -> bool:
@@ -182,6 +185,8 @@ class FactorIndex:
         self.exact[names] = self.exact.get(names, 0) | bit
         self.names_of[bit] = tuple(sorted(names))
         self.ref |= bit
+        if c.positive:
+            self.positive |= bit
         self.members.append((bit, c))
         return True
 
@@ -211,15 +216,17 @@ class FactorIndex:
         names_of = self.names_of
         given_set = frozenset(given)
 
-        def facts(mask: int):
-            out = set()
+        def facts(mask: int) -> dict[str, int]:
+            out: dict[str, int] = {}
             while mask:
                 low = mask & -mask
-                out.update(f"factor:{n}" for n in names_of.get(low, ()) if n not in given_set)
+                for n in names_of.get(low, ()):
+                    if n not in given_set:
+                        out[f"factor:{n}"] = out.get(f"factor:{n}", 0) | low
                 mask ^= low
             return out
 
-        return false, live & ~complete, None, facts, -1, live & complete
+        return false, live & ~complete, None, facts, -1, live & complete & self.positive
 
 
 class _FactorsOnly:
@@ -262,7 +269,8 @@ def _evaluate(members, profile):
     for bit, criterion in members:
         state, missing = criterion.state(profile)
         if state is True:
-            true |= bit
+            if criterion.positive:
+                true |= bit
         elif state is False:
             false |= bit
         else:
@@ -296,6 +304,21 @@ class ProfileParser:
         # the combined closure must be computed by profile.build (the full path) instead of merged here.
         self.symptomatic_plain = not any(vocab.implied_factors({"symptomatic": v}) for v in (True, False))
         self.memos = {k: _Memo() for k in ("ceap", "lesion", "bleeding_risk", "severity", "factors")}
+        self.derived = _Memo()
+
+    def derive(self, factors: dict, lesions, symptom_days):
+        """profile.derive_factors (the one rule for implied facts), memoised: (factors, sorted items) or None when
+        the facts contradict an implication."""
+        key = (tuple(sorted(factors.items())), lesions, symptom_days is None)
+        hit = self.derived.new.get(key) or self.derived.get(key)
+        if hit is None:
+            try:
+                final, implied = self.profile.derive_factors(self.vocab, factors, lesions, symptom_days)
+                hit = (final, tuple(final.items()), implied)
+            except InputError:
+                hit = _INVALID
+            self.derived.put(key, hit)
+        return None if hit is _INVALID else hit
 
     def _field(self, name: str, value):
         key = tuple(value) if isinstance(value, list) else (
@@ -318,6 +341,7 @@ class ProfileParser:
             return self.profile.from_mapping(self.vocab, doc)
         values: dict = {}
         factors: dict = {}
+        implied_by_factors: tuple = ()
         for name in ("ceap", "lesion", "bleeding_risk", "severity", "factors"):
             raw = doc.get(name)
             if raw is None:
@@ -335,6 +359,7 @@ class ProfileParser:
             elif name == "lesion":
                 values["lesions"] = built.lesions
             elif name == "factors":
+                implied_by_factors = built.implied
                 for k, v in built.factors.items():
                     if factors.get(k, v) != v:
                         return self.profile.from_mapping(self.vocab, doc)  # ceap s/a contradicts a factor
@@ -355,7 +380,11 @@ class ProfileParser:
             return self.profile.from_mapping(self.vocab, doc)
         from .model import Profile
 
-        return Profile(factors=dict(sorted(factors.items())), id=None if ident is None else str(ident), **values)
+        derived = self.derive(factors, values.get("lesions"), values.get("symptom_days"))
+        if derived is None:
+            return self.profile.from_mapping(self.vocab, doc)
+        implied = tuple(sorted(implied_by_factors + derived[2]))
+        return Profile(factors=derived[0], id=None if ident is None else str(ident), implied=implied, **values)
 
 
 class RawMatcher:
@@ -458,10 +487,13 @@ class RawMatcher:
         ident = get("id")
         if ident is not None and not isinstance(ident, (str, int)):
             return None
+        derived = self.parser.derive(factors, lesions, numeric.get("symptom_days"))
+        if derived is None:
+            return None  # contradicts an implication: the full path names it
+        factors, fkey = derived[0], derived[1]
 
         ix = self.ix
         profile = None  # built only when a memo misses
-        fkey = tuple(sorted(factors.items())) if factors else ()
         fi = self.fi_memo.new.get(fkey) or self.fi_memo.get(fkey)
         if fi is None:
             fi = self.fi_memo.put(fkey, ix.factor_index.match(factors))

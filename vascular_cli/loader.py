@@ -156,6 +156,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
     term_where: dict[tuple[str, str], str] = {}
     grading: dict[str, GradingSystem] = {}
     docs: list = []  # [(source, guideline, [(yaml node, recommendation)])]
+    implications: list = []
 
     for src in sources:
         spec = {"vocabulary": schema.VOCABULARY_FILE, "grading": schema.GRADING_FILE}.get(src.kind)
@@ -166,6 +167,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
                 continue
             if src.kind == "vocabulary":
                 _read_vocabulary(src, terms, term_where, problems)
+                implications += _read_implications(src)
             else:
                 _read_grading(src, grading, problems)
     for src in sources:
@@ -174,7 +176,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
             if doc is not None:
                 docs.append(doc)
 
-    vocabulary = Vocabulary.build(terms)
+    vocabulary = Vocabulary.build(terms, implications)
     kb = KnowledgeBase(
         vocabulary=vocabulary, grading=grading,
         guidelines=tuple(g for _, g, _ in docs),
@@ -201,6 +203,17 @@ def _read_vocabulary(src, terms, term_where, problems) -> None:
                                      (broader,) if isinstance(broader, str) else tuple(broader),
                                      tuple(spec.get("excludes") or ()))
             term_where[kind, name] = f"{src.path}:{m.line}"
+
+
+def _read_implications(src) -> list:
+    from .model import Implication
+
+    out = []
+    for imp in src.tree.get("implications") or ():
+        when = imp["when"]
+        out.append(Implication(imp["implies"], imp["reason"], tuple(when.get("lesion") or ()),
+                               tuple(when.get("given") or ()), tuple(when.get("factors") or ())))
+    return out
 
 
 def _read_grading(src, grading, problems) -> None:

@@ -38,6 +38,32 @@ class Term(NamedTuple):
     excludes: tuple[str, ...] = ()  # factors only: yes/no facts that cannot both be yes
 
 
+class Implication(NamedTuple):
+    """A definitional implication declared in the vocabulary: when the condition holds, factor ``implies`` is yes.
+    Condition: every listed part holds - a lesion of the profile falls under ``lesion`` (group terms expanded),
+    every field of ``given`` is given, every factor of ``factors`` is yes."""
+
+    implies: str
+    reason: str
+    lesion: tuple[str, ...] = ()
+    given: tuple[str, ...] = ()
+    factors: tuple[str, ...] = ()
+
+    def holds(self, factors: Mapping[str, bool], lesions: tuple[str, ...] | None, symptom_days: Any,
+              vocab: Any) -> bool:
+        if self.factors and not all(factors.get(f) is True for f in self.factors):
+            return False
+        if self.given and any({"symptom_days": symptom_days}.get(g) is None for g in self.given):
+            return False
+        if self.lesion:
+            if not lesions:
+                return False
+            covered = vocab.expand("lesion", self.lesion)
+            if not any(t in covered for t in lesions):
+                return False
+        return True
+
+
 class GradeCode(NamedTuple):
     code: str
     label: str
@@ -172,12 +198,14 @@ class Profile(NamedTuple):
     ankle_pressure: float | None = None
     toe_pressure: float | None = None
     id: str | None = None
+    implied: tuple[tuple[str, str], ...] = ()  # (factor, reason) set to yes by a vocabulary implication
 
-    def to_json(self) -> dict:
+    def to_document(self) -> dict:
+        """The profile as a profile document (the input format): feeding it back gives the same profile."""
         return {
             "id": self.id,
-            "ceap": self.ceap.to_json() if self.ceap else None,
-            "lesions": list(self.lesions) if self.lesions is not None else None,
+            "ceap": self.ceap.raw if self.ceap else None,
+            "lesion": list(self.lesions) if self.lesions is not None else None,
             "bleeding_risk": self.bleeding_risk,
             "severity": self.severity,
             "symptom_days": self.symptom_days,
@@ -185,6 +213,13 @@ class Profile(NamedTuple):
             "abi": self.abi,
             "ankle_pressure": self.ankle_pressure,
             "toe_pressure": self.toe_pressure,
+        }
+
+    def to_json(self) -> dict:
+        """The parsed detail: the CEAP parts, and which factors were implied and why."""
+        return {
+            "ceap": self.ceap.to_json() if self.ceap else None,
+            "implied": [{"factor": f, "value": True, "reason": r} for f, r in self.implied],
         }
 
 
@@ -196,6 +231,7 @@ class Finding(NamedTuple):
     requires: str
     profile: str | None
     missing: tuple[str, ...] = ()  # facts the profile lacks, e.g. ('ceap',) or ('factor:phlegmasia',)
+    positive: bool = True  # the criterion asks for something present (not only for an absence)
 
     def to_json(self) -> dict:
         d = {"criterion": self.criterion, "requires": self.requires, "profile": self.profile}
@@ -221,6 +257,17 @@ class Match(NamedTuple):
     @property
     def unknown(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.state is None)
+
+    @property
+    def partly_matched(self) -> bool:
+        """Possible, and at least one positive criterion matches (the others are unknown)."""
+        return self.status == "possible" and any(f.state is True and f.positive for f in self.findings)
+
+    @property
+    def possible_kind(self) -> str | None:
+        if self.status != "possible":
+            return None
+        return "partly-matched" if self.partly_matched else "unassessed"
 
     @property
     def missing(self) -> tuple[str, ...]:

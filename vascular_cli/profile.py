@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Mapping
 
 from . import ceap as ceap_parser
 from .errors import InputError
@@ -21,118 +22,158 @@ RANGES = {"symptom_days": (0, 36500), "abi": (0.0, 3.0), "ankle_pressure": (0.0,
 YES = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
 
 
-def parse_factor(text: str, vocab: Vocabulary, where: str = "--factor") -> tuple[str, bool]:
+def parse_factor(text: str, vocab: Vocabulary, field: str = "factors") -> tuple[str, bool]:
     """'malignancy' | 'malignancy=yes' | 'malignancy=no' -> (canonical name, value)."""
     if not isinstance(text, str) or not text.strip():
-        raise InputError(f"{where}: empty factor (expected NAME, NAME=yes or NAME=no)")
+        raise InputError("empty factor (expected NAME, NAME=yes or NAME=no)", field=field, value=text)
     name, sep, val = text.strip().partition("=")
     name = name.strip()
     value = True
     if sep:
-        if val.strip().lower() not in YES:
-            raise InputError(f"{where}: {text!r} has value {val!r} (valid: yes, no)")
-        value = YES[val.strip().lower()]
+        value = _yes_no(val, field, text)
     canon = vocab.resolve("factor", name)
     if canon is None:
-        raise InputError(f"{where}: {vocab.unknown_message('factor', name)}; see 'vascular vocab factor'")
+        raise InputError(vocab.unknown_message("factor", name), field=field, value=name, kind="factor",
+                         valid=vocab.names("factor"))
     return canon, value
 
 
-def _term(vocab: Vocabulary, kind: str, word, where: str) -> str:
+def _yes_no(val, field: str, text) -> bool:
+    if isinstance(val, bool):
+        return val
+    if isinstance(val, str) and val.strip().lower() in YES:
+        return YES[val.strip().lower()]
+    raise InputError(f"{text!r} has value {val!r} (valid: yes, no)", field=field, value=val, valid=("yes", "no"))
+
+
+def _term(vocab: Vocabulary, kind: str, word, field: str) -> str:
     if not isinstance(word, str):
-        raise InputError(f"{where}: expected a {kind} name, got {word!r}")
+        raise InputError(f"expected a {kind} name, got {word!r}", field=field, value=word, kind=kind)
     canon = vocab.resolve(kind, word.strip())
     if canon is None:
-        valid = ", ".join(vocab.names(kind)) if len(vocab.names(kind)) <= 8 else f"see 'vascular vocab {kind}'"
-        raise InputError(f"{where}: {vocab.unknown_message(kind, word)} (valid: {valid})")
+        names = vocab.names(kind)
+        shown = f" (valid: {', '.join(names)})" if len(names) <= 8 else ""
+        raise InputError(vocab.unknown_message(kind, word) + shown, field=field, value=word, kind=kind, valid=names)
     return canon
 
 
-def _number(value, name: str, where: str, integer: bool = False):
+def _number(value, name: str, integer: bool = False):
     lo, hi = RANGES[name]
     shown = value
+    whole = "a whole number" if integer else "a number"
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
-            raise InputError(f"{where}: {shown!r} is not a number") from None
+            raise InputError(f"{shown!r} is not a number", field=name, value=shown) from None
         if integer and value.is_integer():
             value = int(value)
     if isinstance(value, bool):
-        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got a yes/no value")
-    if not isinstance(value, (int, float)) or (integer and isinstance(value, float)
-                                                                         and not value.is_integer()):
-        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got {value!r}")
+        raise InputError(f"expected {whole}, got a yes/no value", field=name, value=shown)
+    if not isinstance(value, (int, float)) or (integer and isinstance(value, float) and not value.is_integer()):
+        raise InputError(f"expected {whole}, got {value!r}", field=name, value=shown)
     if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(f"{where}: {value!r} is not a finite number")
+        raise InputError(f"{value!r} is not a finite number", field=name, value=shown)
     if not lo <= value <= hi:
-        raise InputError(f"{where}: {shown} is outside the valid range {lo:g}-{hi:g}")
+        raise InputError(f"{shown} is outside the valid range {lo:g}-{hi:g}", field=name, value=shown)
     return int(value) if integer else float(value)
 
 
+def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tuple[str, ...] | None,
+                   symptom_days) -> tuple[dict[str, bool], tuple[tuple[str, str], ...]]:
+    """The factors a profile states plus what they imply: the vocabulary's broader/excludes closure and its
+    declared implications (definitional only, each with its reason). Returns (factors, ((fact, reason), ...)).
+    One rule for every path (profile.build and the batch fast path). Raises InputError on a contradiction."""
+    fac = dict(factors)
+    implied: list[tuple[str, str]] = []
+    for _ in range(1 + len(vocab.implications)):
+        try:
+            fac.update(vocab.implied_factors(fac))
+        except ValueError as e:
+            raise InputError(str(e), field="factors") from None
+        added = False
+        for imp in vocab.implications:
+            if not imp.holds(fac, lesions, symptom_days, vocab):
+                continue
+            current = fac.get(imp.implies)
+            if current is False:
+                raise InputError(f"{imp.implies}=no contradicts the profile: {imp.reason}", field="factors",
+                                 value=imp.implies)
+            if current is None:
+                fac[imp.implies] = True
+                implied.append((imp.implies, imp.reason))
+                added = True
+        if not added:
+            break
+    return dict(sorted(fac.items())), tuple(sorted(implied))
+
+
 def build(vocab: Vocabulary, *, ceap=None, lesion=None, bleeding_risk=None, severity=None, symptom_days=None,
-          factors=None, abi=None, ankle_pressure=None, toe_pressure=None, id=None, prefix: str = "",
-          cli: bool = False) -> Profile:
-    """Validate and normalise raw values (from options or a document). Errors name the CLI option (``cli``) or
-    the document key, after ``prefix`` (e.g. 'profile.yaml: ')."""
+          factors=None, abi=None, ankle_pressure=None, toe_pressure=None, id=None, prefix: str = "") -> Profile:
+    """Validate and normalise raw values (from a document or a front end's options). Errors are InputError with
+    the field (document key), the value and the valid values; ``prefix`` locates them (e.g. 'profile.yaml: ')."""
+    try:
+        return _build(vocab, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure,
+                      toe_pressure, id)
+    except InputError as e:
+        if prefix:
+            raise e.located(prefix) from None
+        raise
 
-    def where(key: str) -> str:
-        if cli:
-            return "--factor" if key == "factors" else "--" + key.replace("_", "-")
-        return f"{prefix}{key}"
 
+def _build(vocab, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure,
+           id) -> Profile:
     parsed_ceap = None
     if ceap is not None:
         if not isinstance(ceap, str):
-            raise InputError(f"{where('ceap')}: expected a CEAP string such as 'C6' or 'C6,s Es Ad Pr,o', got {ceap!r}")
+            raise InputError(f"expected a CEAP string such as 'C6' or 'C6,s Es Ad Pr,o', got {ceap!r}",
+                             field="ceap", value=ceap)
         try:
             parsed_ceap = ceap_parser.parse(ceap)
         except ceap_parser.CeapError as e:
-            raise InputError(f"{where('ceap')}: {e} (at column {e.col} of {ceap!r})") from None
+            raise InputError(f"{e} (at column {e.col} of {ceap!r})", field="ceap", value=ceap) from None
     lesions = None
     if lesion is not None:
         items = [lesion] if isinstance(lesion, str) else lesion
         if not isinstance(items, list):
-            raise InputError(f"{where('lesion')}: expected a lesion name or a list of them, got {lesion!r}")
-        lesions = tuple(sorted({_term(vocab, "lesion", x, where("lesion")) for x in items}))
+            raise InputError(f"expected a lesion name or a list of them, got {lesion!r}", field="lesion", value=lesion)
+        lesions = tuple(sorted({_term(vocab, "lesion", x, "lesion") for x in items}))
     fac: dict[str, bool] = {}
     if factors is not None:
         if isinstance(factors, dict):
             pairs = []
             for k, v in factors.items():
-                if not isinstance(v, bool):
-                    raise InputError(f"{where('factors')}: {k!r} must be true or false, got {v!r}")
-                pairs.append((parse_factor(str(k), vocab, where("factors"))[0], v))
+                if not isinstance(v, (bool, str)):
+                    raise InputError(f"{k!r} must be yes or no, got {v!r}", field="factors", value=v,
+                                     valid=("yes", "no"))
+                pairs.append((parse_factor(str(k), vocab)[0], _yes_no(v, "factors", f"{k}: {v}")))
         elif isinstance(factors, list):
-            pairs = [parse_factor(x if isinstance(x, str) else repr(x), vocab, where("factors")) for x in factors]
+            pairs = [parse_factor(x if isinstance(x, str) else repr(x), vocab) for x in factors]
         else:
-            raise InputError(f"{where('factors')}: expected a list or a mapping, got {factors!r}")
+            raise InputError(f"expected a list or a mapping, got {factors!r}", field="factors", value=factors)
         for name, value in pairs:
             if fac.get(name, value) != value:
-                raise InputError(f"{where('factors')}: {name!r} is given both as yes and as no")
+                raise InputError(f"{name!r} is given both as yes and as no", field="factors", value=name)
             fac[name] = value
     if parsed_ceap is not None and parsed_ceap.modifier is not None:
         implied = parsed_ceap.modifier == "s"
         if fac.get("symptomatic", implied) != implied:
-            raise InputError(f"{where('ceap')}: CEAP modifier ',{parsed_ceap.modifier}' contradicts factor "
-                             f"symptomatic={'yes' if fac['symptomatic'] else 'no'}")
+            raise InputError(f"CEAP modifier ',{parsed_ceap.modifier}' contradicts factor "
+                             f"symptomatic={'yes' if fac['symptomatic'] else 'no'}", field="ceap", value=ceap)
         fac["symptomatic"] = implied
-    try:
-        fac.update(vocab.implied_factors(fac))
-    except ValueError as e:
-        raise InputError(f"{where('factors')}: {e}") from None
+    days = None if symptom_days is None else _number(symptom_days, "symptom_days", True)
+    final, reasons = derive_factors(vocab, fac, lesions, days)
     if id is not None and not isinstance(id, (str, int)):
-        raise InputError(f"{where('id')}: expected a string, got {id!r}")
+        raise InputError(f"expected a string, got {id!r}", field="id", value=id)
     return Profile(
         ceap=parsed_ceap, lesions=lesions,
-        bleeding_risk=None if bleeding_risk is None else _term(vocab, "bleeding-risk", bleeding_risk, where("bleeding_risk")),
-        severity=None if severity is None else _term(vocab, "severity", severity, where("severity")),
-        symptom_days=None if symptom_days is None else _number(symptom_days, "symptom_days", where("symptom_days"), True),
-        factors=dict(sorted(fac.items())),
-        abi=None if abi is None else _number(abi, "abi", where("abi")),
-        ankle_pressure=None if ankle_pressure is None else _number(ankle_pressure, "ankle_pressure", where("ankle_pressure")),
-        toe_pressure=None if toe_pressure is None else _number(toe_pressure, "toe_pressure", where("toe_pressure")),
-        id=None if id is None else str(id),
+        bleeding_risk=None if bleeding_risk is None else _term(vocab, "bleeding-risk", bleeding_risk, "bleeding_risk"),
+        severity=None if severity is None else _term(vocab, "severity", severity, "severity"),
+        symptom_days=days, factors=final,
+        abi=None if abi is None else _number(abi, "abi"),
+        ankle_pressure=None if ankle_pressure is None else _number(ankle_pressure, "ankle_pressure"),
+        toe_pressure=None if toe_pressure is None else _number(toe_pressure, "toe_pressure"),
+        id=None if id is None else str(id), implied=reasons,
     )
 
 
@@ -140,10 +181,11 @@ def from_mapping(vocab: Vocabulary, doc, prefix: str = "") -> Profile:
     """A profile document (already parsed) -> Profile. Unknown keys are an error, not ignored."""
     if not isinstance(doc, dict):
         kind = "a list" if isinstance(doc, list) else type(doc).__name__
-        raise InputError(f"{prefix}profile must be a mapping of {', '.join(FIELDS)}, got {kind}")
+        raise InputError(f"profile must be a mapping of {', '.join(FIELDS)}, got {kind}", prefix=prefix, value=doc)
     for k in doc:
         if k not in FIELDS:
-            raise InputError(f"{prefix}unknown profile key {k!r}{did_you_mean(str(k), FIELDS)} (valid: {', '.join(FIELDS)})")
+            raise InputError(f"unknown profile key {k!r}{did_you_mean(str(k), FIELDS)} (valid: {', '.join(FIELDS)})",
+                             prefix=prefix, value=k, valid=FIELDS)
     return build(vocab, prefix=prefix, **{k: doc[k] for k in doc if doc[k] is not None})
 
 

@@ -155,8 +155,15 @@ GUIDELINE_FILE = Map(
 TERM_SPEC = Map(required=("definition",), fields={
     "definition": Str(), "aliases": Seq(Str(pattern=TERM)), "broader": OneOf(seq=Seq(Str(pattern=TERM)), scalar=Str(pattern=TERM)),
     "excludes": Seq(Str(pattern=TERM), min_items=1)})
+IMPLICATION = Map(required=("when", "implies", "reason"), fields={
+    "when": Map(fields={"lesion": Seq(Str(pattern=TERM), min_items=1), "given": Seq(Str(enum=("symptom_days",)),
+                                                                                    min_items=1),
+                        "factors": Seq(Str(pattern=TERM), min_items=1)}, min_fields=1),
+    "implies": Str(pattern=TERM, doc="the factor set to yes"),
+    "reason": Str(doc="why this follows from the definitions (no clinical judgement)")})
 VOCABULARY_FILE = Map(required=("schema_version", "vocabulary"), fields={
     "schema_version": Int(min=1, max=1),
+    "implications": Seq(IMPLICATION, doc="facts implied by facts, by definition"),
     "vocabulary": Map(fields={k: Map(values=TERM_SPEC, key_pattern=TERM) for k in
                               ("lesion", "factor", "action", "bleeding-risk", "severity")}),
 })

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping, NamedTuple
 
-from .model import Term
+from .model import Implication, Term
 
 KINDS = ("lesion", "factor", "action", "bleeding-risk", "severity")
 HIERARCHICAL = ("lesion", "factor", "action")
@@ -15,9 +15,11 @@ class Vocabulary(NamedTuple):
     aliases: Mapping[str, Mapping[str, str]] = {}  # kind -> alias -> name
     leaves: Mapping[str, Mapping[str, frozenset]] = {}  # kind -> name -> itself + narrower
     exclusive: Mapping[str, frozenset] = {}  # factor -> factors that cannot also be yes (symmetric)
+    implications: tuple[Implication, ...] = ()
+    folded: Mapping[str, Mapping[str, str]] = {}  # kind -> lower-cased name or alias -> name
 
     @classmethod
-    def build(cls, terms: Mapping[str, Mapping[str, Term]]) -> "Vocabulary":
+    def build(cls, terms: Mapping[str, Mapping[str, Term]], implications=()) -> "Vocabulary":
         aliases = {k: {a: t.name for t in terms.get(k, {}).values() for a in t.aliases} for k in KINDS}
         leaves: dict[str, dict[str, frozenset]] = {}
         for kind in KINDS:
@@ -41,14 +43,17 @@ class Vocabulary(NamedTuple):
             for other in t.excludes:
                 exclusive.setdefault(t.name, set()).add(other)
                 exclusive.setdefault(other, set()).add(t.name)
+        folded = {k: {**{a.lower(): n for a, n in aliases[k].items()}, **{n.lower(): n for n in terms.get(k, {})}}
+                  for k in KINDS}
         return cls(terms=terms, aliases=aliases, leaves=leaves,
-                   exclusive={k: frozenset(v) for k, v in exclusive.items()})
+                   exclusive={k: frozenset(v) for k, v in exclusive.items()}, implications=tuple(implications),
+                   folded=folded)
 
     def resolve(self, kind: str, word: str) -> str | None:
-        """Canonical name of a term or alias, or None."""
+        """Canonical name of a term or alias (any letter case), or None."""
         if word in self.terms.get(kind, {}):
             return word
-        return self.aliases.get(kind, {}).get(word)
+        return self.aliases.get(kind, {}).get(word) or self.folded.get(kind, {}).get(word.lower())
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.terms.get(kind, {}))

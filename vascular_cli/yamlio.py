@@ -134,6 +134,17 @@ def _pos(ev) -> tuple[int, int]:
 
 def loads(text: str):
     """Parse one YAML document into YMap/YSeq/scalars. Raises YAMLProblem."""
+    try:
+        return _loads(text, _Loader)
+    except YAMLProblem as e:
+        # libyaml >= 0.2.5 scans deep flow nesting ahead and stops at its own limit, before the event where our
+        # limit applies: re-read with the pure-Python parser, which reports our limit at its exact position.
+        if "maximum nesting depth" in e.message and _Loader is not yaml.SafeLoader:
+            return _loads(text, yaml.SafeLoader)
+        raise
+
+
+def _loads(text: str, loader):
     stack: list = []  # [container, pending_key, pending_key_mark]
     anchors: dict[str, tuple[object, int]] = {}
     sizes: list[int] = []  # node counts of the open containers, for alias accounting
@@ -172,7 +183,7 @@ def loads(text: str):
             frame[1] = _NOTHING
 
     try:
-        for ev in yaml.parse(text, Loader=_Loader):
+        for ev in yaml.parse(text, Loader=loader):
             kind = type(ev)
             if kind is yaml.ScalarEvent:
                 value = _scalar(ev)

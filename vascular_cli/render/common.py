@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .. import DISCLAIMER, __version__
-from ..engine import supply
+from .words import supply
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -47,40 +47,70 @@ def missing_json(m) -> list[dict]:
     return [{"fact": f, "option": supply(f)} for f in m.missing]
 
 
-def match_json(kb, m) -> dict:
-    r, g = m.rec, m.rec.guideline
+def provenance_json(r) -> dict:
+    """Maintainer-facing fields: where the transcription came from and what is uncertain about it."""
+    return {"source": r.source, "source_reliability": r.source_reliability, "number_basis": r.number_basis,
+            "uncertain": r.uncertain, "note": r.note, "provenance": r.provenance}
+
+
+def guideline_json(g) -> dict:
+    return {"id": g.id, "body": g.body, "year": g.year, "title": g.title, "citation": g.citation, "doi": g.doi,
+            "pmid": g.pmid, "url": g.url, "status": g.status}
+
+
+def rec_json(kb, r) -> dict:
+    """Everything about one recommendation except its match (also ``vascular show --format json``)."""
+    from .answer import certainty_words
+
     gr = grade(kb, r)
-    d = {
+    return {
         "id": r.full_id,
-        "status": m.status,
-        "guideline": {"id": g.id, "body": g.body, "year": g.year, "title": g.title, "citation": g.citation,
-                      "doi": g.doi, "status": g.status},
-        "number": r.number, "number_verified": r.number_verified, "number_basis": r.number_basis,
+        "guideline": guideline_json(r.guideline),
+        "number": r.number, "number_verified": r.number_verified,
         "locator": r.locator, "kind": r.kind, "statement": r.statement,
         "action": r.action, "direction": r.direction, "wording": r.wording,
         "grade": gr["display"], "strength": gr["strength"], "evidence": gr["evidence"],
         "rating": r.rating, "rrl": r.rrl, "grade_conflict": dict(r.grade_conflict) if r.grade_conflict else None,
-        "certainty": r.certainty, "uncertain": r.uncertain, "source": r.source,
-        "source_reliability": r.source_reliability, "note": r.note,
+        "certainty": r.certainty, "certainty_text": certainty_words(r) or None,
+        "provenance": provenance_json(r),
+    }
+
+
+def match_json(kb, m) -> dict:
+    d = rec_json(kb, m.rec)
+    head = {"id": d.pop("id"), "status": m.status, "possible_kind": m.possible_kind}
+    return head | d | {
         "matched": [f.to_json() for f in m.matched],
         "missing": missing_json(m),
         "failed": [f.to_json() for f in m.failed],
         "conflicts_with": list(m.conflicts_with),
     }
-    return d
 
 
-def header(kb, result, include_all: bool) -> dict:
-    shown = [m for m in result.matches if include_all or m.status != "not-applicable"]
+def summary(result) -> dict:
+    from .answer import sections
+
+    s = sections(result)
+    return {"applies": len(s.applies), "possible": len(s.partly) + len(s.unassessed), "partly_matched": len(s.partly),
+            "unassessed": len(s.unassessed), "not_applicable": len(s.not_applicable),
+            "conflicts": sum(len(m.conflicts_with) for m in result.matches) // 2,
+            "unverified": len(s.unverified), "unverified_left_out": result.unverified_left_out}
+
+
+def header(kb, result, include_all: bool = True) -> dict:
+    """The JSON answer (``vascular.recommend/2``): every evaluated recommendation with its status, whatever the
+    options (``include_all`` is accepted for the renderers' common signature)."""
     return {
-        "schema": "vascular.recommend/1",
+        "schema": "vascular.recommend/2",
         "tool": {"name": "vascular", "version": __version__},
-        "profile": result.profile.to_json(),
+        "profile": result.profile.to_document(),
+        "profile_detail": result.profile.to_json(),
         "guidelines": [{"id": g.id, "body": g.body, "year": g.year, "title": g.title, "status": g.status,
                         "sha256": g.sha256} for g in result.guidelines],
-        "summary": {s: sum(1 for m in result.matches if m.status == s) for s in ("applies", "possible", "not-applicable")}
-        | {"conflicts": sum(len(m.conflicts_with) for m in result.matches) // 2},
-        "recommendations": [match_json(kb, m) for m in shown],
+        "summary": summary(result),
+        "ask_next": [{"fact": f, "option": supply(f), "settles_up_to": n, "settles_certainly": c}
+                     for f, n, c in result.ask_next()],
+        "recommendations": [match_json(kb, m) for m in result.matches],
         "covered": result.covered,
         "common_scale": COMMON_NOTE,
         "disclaimer": DISCLAIMER,
@@ -103,24 +133,3 @@ def profile_line(p) -> str:
 
 
 NOTHING = "No recommendation in the loaded guidelines covers this profile."
-
-
-def status_groups(result, full: bool):
-    """[(status, matches)] to show, and the possible items the profile says nothing about at all (every criterion
-    unknown): by default those are summarised (unassessed_line), never dropped; ``full`` lists everything."""
-    possible = result.by_status("possible")
-    unassessed = [] if full else [m for m in possible if not m.matched]
-    groups = [("applies", result.by_status("applies")), ("possible", [m for m in possible if m not in unassessed])]
-    if full:
-        groups.append(("not-applicable", result.by_status("not-applicable")))
-    return groups, unassessed
-
-
-def unassessed_line(unassessed) -> str:
-    counts: dict[str, int] = {}
-    for m in unassessed:
-        for f in m.missing:
-            counts[f] = counts.get(f, 0) + 1
-    facts = ", ".join(f"{supply(f)} ({n})" for f, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
-    return (f"{len(unassessed)} more recommendations could not be assessed: the profile gives none of the facts "
-            f"they depend on ({facts}). Show them with --all.")

@@ -27,5 +27,5 @@ def dumps(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(kb, result, out, *, include_all: bool = False, explain: bool = False) -> None:
-    out.write(dumps(header(kb, result, include_all or explain)))
+def render(kb, result, out, *, include_all: bool = False, explain: bool = False, detail: bool = False) -> None:
+    out.write(dumps(header(kb, result)))
