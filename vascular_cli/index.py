@@ -305,11 +305,25 @@ class ProfileParser:
         self.symptomatic_plain = not any(vocab.implied_factors({"symptomatic": v}) for v in (True, False))
         self.memos = {k: _Memo() for k in ("ceap", "lesion", "bleeding_risk", "severity", "factors")}
         self.derived = _Memo()
+        imps = vocab.implications
+        self.trigger_lesions = frozenset(t for i in imps for t in i.covers)
+        self.trigger_factors = frozenset(f for i in imps for f in i.factors)
+        self.always = any(not i.lesion and not i.factors for i in imps)
 
     def derive(self, factors: dict, lesions, symptom_days):
         """profile.derive_factors (the one rule for implied facts), memoised: (factors, sorted items) or None when
         the facts contradict an implication."""
-        key = (tuple(sorted(factors.items())), lesions, symptom_days is None)
+        items = tuple(sorted(factors.items()))
+        # a necessary condition for any implication to hold, read from the declarations (cheap set tests first)
+        if not (self.always or (lesions and not self.trigger_lesions.isdisjoint(lesions))
+                or (factors and not self.trigger_factors.isdisjoint(factors))):
+            return factors, items, ()
+        holding = tuple(i.holds(factors, lesions, symptom_days, self.vocab) for i in self.vocab.implications)
+        if not any(h and factors.get(i.implies) is not True for h, i in zip(holding, self.vocab.implications)):
+            return factors, items, ()  # nothing new to imply (each field's own closure is already applied)
+        # derive_factors reads lesions only through each implication's lesion set, symptom days only as given or not
+        key = (items, tuple(bool(lesions) and not i.covers.isdisjoint(lesions) for i in self.vocab.implications),
+               symptom_days is None)
         hit = self.derived.new.get(key) or self.derived.get(key)
         if hit is None:
             try:

@@ -48,6 +48,7 @@ class Implication(NamedTuple):
     lesion: tuple[str, ...] = ()
     given: tuple[str, ...] = ()
     factors: tuple[str, ...] = ()
+    covers: frozenset = frozenset()  # ``lesion`` with every narrower term (set by Vocabulary.build)
 
     def holds(self, factors: Mapping[str, bool], lesions: tuple[str, ...] | None, symptom_days: Any,
               vocab: Any) -> bool:
@@ -58,7 +59,7 @@ class Implication(NamedTuple):
         if self.lesion:
             if not lesions:
                 return False
-            covered = vocab.expand("lesion", self.lesion)
+            covered = self.covers or vocab.expand("lesion", self.lesion)
             if not any(t in covered for t in lesions):
                 return False
         return True

@@ -45,8 +45,11 @@ class Vocabulary(NamedTuple):
                 exclusive.setdefault(other, set()).add(t.name)
         folded = {k: {**{a.lower(): n for a, n in aliases[k].items()}, **{n.lower(): n for n in terms.get(k, {})}}
                   for k in KINDS}
+        lesion_leaves = leaves.get("lesion", {})
+        implications = tuple(i._replace(covers=frozenset(t for n in i.lesion for t in lesion_leaves.get(n, {n})))
+                             for i in implications)
         return cls(terms=terms, aliases=aliases, leaves=leaves,
-                   exclusive={k: frozenset(v) for k, v in exclusive.items()}, implications=tuple(implications),
+                   exclusive={k: frozenset(v) for k, v in exclusive.items()}, implications=implications,
                    folded=folded)
 
     def resolve(self, kind: str, word: str) -> str | None:
