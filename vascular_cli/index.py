@@ -168,6 +168,7 @@ class FactorIndex:
         self.wrong: dict[tuple[str, bool], int] = {}
         self.exact: dict[frozenset, int] = {}
         self.names_of: dict[int, tuple[str, ...]] = {}  # bit -> names read (a recommendation may have one such criterion)
+        self.facts_of: dict[int, tuple[tuple[str, str], ...]] = {}  # bit -> (name, fact id) pairs
         self.ref = 0
         self.positive = 0  # recommendations whose plain factor criterion asks for a 'yes' (an `all` list)
         self.members: list = []
@@ -184,6 +185,7 @@ class FactorIndex:
         names = frozenset(c.all + c.none)
         self.exact[names] = self.exact.get(names, 0) | bit
         self.names_of[bit] = tuple(sorted(names))
+        self.facts_of[bit] = tuple((n, sys.intern(f"factor:{n}")) for n in self.names_of[bit])
         self.ref |= bit
         if c.positive:
             self.positive |= bit
@@ -213,16 +215,16 @@ class FactorIndex:
                 if m:
                     complete |= m
         live = self.ref & ~false
-        names_of = self.names_of
+        facts_of = self.facts_of
         given_set = frozenset(given)
 
         def facts(mask: int) -> dict[str, int]:
             out: dict[str, int] = {}
             while mask:
                 low = mask & -mask
-                for n in names_of.get(low, ()):
+                for n, fact in facts_of.get(low, ()):
                     if n not in given_set:
-                        out[f"factor:{n}"] = out.get(f"factor:{n}", 0) | low
+                        out[fact] = out.get(fact, 0) | low
                 mask ^= low
             return out
 
@@ -309,30 +311,42 @@ class ProfileParser:
         self.trigger_lesions = frozenset(t for i in imps for t in i.covers)
         self.trigger_factors = frozenset(f for i in imps for f in i.factors)
         self.always = any(not i.lesion and not i.factors for i in imps)
+        self.relevant = frozenset([n for i in imps for n in (*i.factors, i.implies)]
+                                  + [n for i in imps for n in vocab.implied_factors({i.implies: True})])
+        self.lesion_hits = _Memo()  # lesions (canonical, sorted) -> which implications' lesion sets they meet
 
     def derive(self, factors: dict, lesions, symptom_days):
-        """profile.derive_factors (the one rule for implied facts), memoised: (factors, sorted items) or None when
-        the facts contradict an implication."""
+        """profile.derive_factors (the one rule for implied facts), memoised: (factors, sorted items, implied) or
+        None when the facts contradict an implication. derive_factors reads lesions only through each
+        implication's lesion set and symptom days only as given or not, so those make the memo key."""
         items = tuple(sorted(factors.items()))
         # a necessary condition for any implication to hold, read from the declarations (cheap set tests first)
         if not (self.always or (lesions and not self.trigger_lesions.isdisjoint(lesions))
                 or (factors and not self.trigger_factors.isdisjoint(factors))):
             return factors, items, ()
-        holding = tuple(i.holds(factors, lesions, symptom_days, self.vocab) for i in self.vocab.implications)
-        if not any(h and factors.get(i.implies) is not True for h, i in zip(holding, self.vocab.implications)):
-            return factors, items, ()  # nothing new to imply (each field's own closure is already applied)
-        # derive_factors reads lesions only through each implication's lesion set, symptom days only as given or not
-        key = (items, tuple(bool(lesions) and not i.covers.isdisjoint(lesions) for i in self.vocab.implications),
-               symptom_days is None)
+        hits = self.lesion_hits.new.get(lesions) or self.lesion_hits.get(lesions)
+        if hits is None:
+            hits = self.lesion_hits.put(lesions, tuple(bool(lesions) and not i.covers.isdisjoint(lesions)
+                                                       for i in self.vocab.implications))
+        # The factors are closed already (each field's closure; the CEAP s/a merge only when symptomatic_plain),
+        # so what derive_factors adds depends only on the factors the implications read or imply: key on those.
+        relevant = tuple([kv for kv in items if kv[0] in self.relevant])
+        key = (relevant, hits, symptom_days is None)
         hit = self.derived.new.get(key) or self.derived.get(key)
         if hit is None:
             try:
-                final, implied = self.profile.derive_factors(self.vocab, factors, lesions, symptom_days)
-                hit = (final, tuple(final.items()), implied)
+                base = dict(relevant)
+                final, implied = self.profile.derive_factors(self.vocab, base, lesions, symptom_days, closed=True)
+                hit = ({k: v for k, v in final.items() if k not in base}, implied)
             except InputError:
                 hit = _INVALID
             self.derived.put(key, hit)
-        return None if hit is _INVALID else hit
+        if hit is _INVALID:
+            return None
+        if not hit[0]:
+            return factors, items, ()
+        merged = dict(sorted({**factors, **hit[0]}.items()))
+        return merged, tuple(merged.items()), hit[1]
 
     def _field(self, name: str, value):
         key = tuple(value) if isinstance(value, list) else (

@@ -80,18 +80,21 @@ def _number(value, name: str, integer: bool = False):
 
 
 def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tuple[str, ...] | None,
-                   symptom_days) -> tuple[dict[str, bool], tuple[tuple[str, str], ...]]:
+                   symptom_days, closed: bool = False) -> tuple[dict[str, bool], tuple[tuple[str, str], ...]]:
     """The factors a profile states plus what they imply: the vocabulary's broader/excludes closure and its
     declared implications (definitional only, each with its reason). Returns (factors, ((fact, reason), ...)).
-    One rule for every path (profile.build and the batch fast path). Raises InputError on a contradiction."""
+    One rule for every path (profile.build and the batch fast path; ``closed``: the given factors are already
+    closed under broader/excludes). Raises InputError on a contradiction."""
     fac = dict(factors)
     implied: list[tuple[str, str]] = []
+    new: list[str] | None = [] if closed else None  # None: propagate from every factor
     for _ in range(1 + len(vocab.implications)):
-        try:
-            fac.update(vocab.implied_factors(fac))
-        except ValueError as e:
-            raise InputError(str(e), field="factors") from None
-        added = False
+        if new is None or new:
+            try:
+                fac.update(vocab.implied_factors(fac, start=new))
+            except ValueError as e:
+                raise InputError(str(e), field="factors") from None
+        new = []
         for imp in vocab.implications:
             if not imp.holds(fac, lesions, symptom_days, vocab):
                 continue
@@ -102,8 +105,8 @@ def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tupl
             if current is None:
                 fac[imp.implies] = True
                 implied.append((imp.implies, imp.reason))
-                added = True
-        if not added:
+                new.append(imp.implies)
+        if not new:
             break
     return dict(sorted(fac.items())), tuple(sorted(implied))
 

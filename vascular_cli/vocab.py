@@ -67,14 +67,15 @@ class Vocabulary(NamedTuple):
         choices = list(self.terms.get(kind, {})) + list(self.aliases.get(kind, {}))
         return f"unknown {kind} {word!r}{did_you_mean(word, choices)}"
 
-    def implied_factors(self, given: Mapping[str, bool]) -> dict[str, bool]:
+    def implied_factors(self, given: Mapping[str, bool], start=None) -> dict[str, bool]:
         """What yes/no factors imply: a 'yes' implies 'yes' for its broader terms and 'no' for the factors it
         excludes; a 'no' implies 'no' for its narrower terms. Returns the implied values only; raises ValueError
-        when values contradict each other."""
+        when values contradict each other. ``start``: propagate only from these names (the others are known to
+        be closed already)."""
         terms = self.terms.get("factor", {})
         narrower = self.leaves.get("factor", {})
         values = dict(given)
-        todo = list(given.items())
+        todo = list(given.items()) if start is None else [(n, given[n]) for n in start]
         while todo:
             name, value = todo.pop()
             if value:
