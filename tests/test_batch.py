@@ -123,3 +123,14 @@ def test_sigint_leaves_only_whole_json_lines(tmp_path):
     assert text == "" or text.endswith("\n")
     for i, line in enumerate(text.splitlines(), 1):
         assert json.loads(line)["line"] == i
+
+
+def test_factor_defaults_merge_with_each_line_like_a_profile_document():
+    rows = _lines(cli("recommend", "--profiles", "-", "--all", "--factor", "malignancy=no", "--factor", "pregnancy",
+                      stdin=b'{"lesion": "pe", "factors": ["pregnancy=no"]}\n').out)
+    single = json.loads(cli("recommend", "--profile", "-", "--factor", "malignancy=no", "-f", "json",
+                            stdin=b'{"lesion": "pe", "factors": ["pregnancy=no"]}').out)
+    # the line wins for pregnancy in batch (defaults), the option wins with --profile (overrides); both merge
+    assert single["profile"]["factors"]["malignancy"] is False and single["profile"]["factors"]["pregnancy"] is False
+    assert rows[0]["status"] == "ok"
+    assert rows[0]["applies"] == [x["id"] for x in single["recommendations"] if x["status"] == "applies"]

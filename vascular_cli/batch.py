@@ -18,6 +18,7 @@ import sys
 import time
 
 from .errors import InputError
+from .profile import merge_factors
 from .limits import MAX_LINE
 from .stdio import quiet_stdout
 
@@ -35,6 +36,7 @@ class BatchEvaluator:
         self.parser = ProfileParser(engine.kb.vocabulary)
         self.raw = None if with_possible else RawMatcher(self.index, self.parser)
         self.defaults = defaults or {}
+        self.vocab = engine.kb.vocabulary
         self.heads = _Memo(4096)  # applying set -> its JSON (applies, conflicts)
         self.lists = _Memo(4096)  # possible set -> its id list
         self.fact_json: dict[str, str] = {}
@@ -49,6 +51,11 @@ class BatchEvaluator:
     def fragment(self, doc: dict) -> tuple[bool, str]:
         """(ok, JSON text of the result fields) for one profile document."""
         if self.defaults:
+            if "factors" in self.defaults and isinstance(doc.get("factors"), (list, dict)):
+                try:  # --factor defaults and the line's factors merge (the line wins), as with --profile
+                    doc = {**doc, "factors": merge_factors(self.vocab, self.defaults["factors"], doc["factors"])}
+                except InputError:
+                    pass  # the line's own factors are invalid: the full path reports them
             doc = {**self.defaults, **doc}
         ix = self.index
         fast = self.raw.match(doc) if self.raw is not None else None

@@ -250,7 +250,7 @@ def dangling(kb, sources, docs):
 
 
 def _bundled_ids() -> set[str]:
-    from .loader import bundled_dir
+    from .paths import bundled_dir
 
     return {p.stem for p in bundled_dir().glob("*.yaml")}
 

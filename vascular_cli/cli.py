@@ -177,18 +177,15 @@ def _stdout_gone() -> bool:
 
 def _merge_factors(kb, base, override: list) -> list:
     """The profile document's factors (list or mapping, already validated) with the --factor options on top."""
-    from .profile import parse_factor
+    from .profile import merge_factors, parse_factors
 
-    if isinstance(base, dict):
-        base = [f"{k}={'yes' if v else 'no'}" for k, v in base.items()]
-    merged = dict(parse_factor(f, kb.vocabulary) for f in base)
     try:
-        merged.update(parse_factor(f, kb.vocabulary) for f in override)
+        parse_factors(kb.vocabulary, override)
     except InputError as e:
         from .render.words import option_error
 
         raise option_error(e) from None
-    return [f"{k}={'yes' if v else 'no'}" for k, v in merged.items()]
+    return merge_factors(kb.vocabulary, base, override)
 
 
 def _sources(kb, wanted):

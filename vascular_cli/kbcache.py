@@ -19,6 +19,13 @@ from .errors import DataError
 from .loader import KnowledgeBase, load, read_bytes, resolve
 
 
+HERE = Path(__file__).parent
+# Every module whose code shapes what the cache stores (classes pickled, or output pickled: the checks' problems,
+# the schema's structural findings, the YAML reader's values and positions): an edit to any invalidates the cache.
+CACHED_MODULES = ("model.py", "vocab.py", "loader.py", "engine.py", "checks.py", "schema.py", "yamlio.py", "ceap.py",
+                  "paths.py", "limits.py", "suggest.py")
+
+
 def cache_dir() -> Path:
     if os.environ.get("VASCULAR_CACHE_DIR"):
         return Path(os.environ["VASCULAR_CACHE_DIR"])
@@ -33,8 +40,7 @@ def load_cached(paths=None) -> KnowledgeBase:
     # The key: two independent 32-bit checksums (CRC-32 and Adler-32) of every file's path and bytes, the tool and
     # Python versions, and the modification times of the modules that define the cached objects. zlib is used rather than hashlib because it imports in a fraction of the time; the file
     # sha256 shown in outputs is computed when the cache is built.
-    here = Path(__file__).parent  # the modules whose classes are pickled: an edit to them invalidates the cache
-    code = "|".join(str(os.stat(here / m).st_mtime_ns) for m in ("model.py", "vocab.py", "loader.py", "engine.py"))
+    code = "|".join(str(os.stat(HERE / m).st_mtime_ns) for m in CACHED_MODULES)
     parts = [f"{__version__}|{sys.version_info[:2]}|{code}"]
     data: dict = {}
     try:

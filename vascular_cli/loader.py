@@ -10,6 +10,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from .paths import bundled_dir
 from .model import Guideline, GradeCode, GradingSystem, Problem, Recommendation, Term
 from .vocab import KINDS, Vocabulary
 
@@ -17,18 +18,6 @@ from .vocab import KINDS, Vocabulary
 # unpickles a KnowledgeBase without needing them.
 
 SUFFIXES = (".yaml", ".yml")
-
-
-def bundled_dir() -> Path:
-    """The bundled guidelines: inside the installed package (the wheel ships them as vascular_cli/guidelines), or
-    the checkout's guidelines/ in an editable install. importlib.resources is the fallback for unusual loaders."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "guidelines", here.parent / "guidelines"):
-        if (candidate / "vocabulary.yaml").is_file():
-            return candidate
-    from importlib import resources
-
-    return Path(str(resources.files("vascular_cli") / "guidelines"))
 
 
 class SourceFile:

@@ -79,6 +79,34 @@ def _number(value, name: str, integer: bool = False):
     return int(value) if integer else float(value)
 
 
+def parse_factors(vocab: Vocabulary, factors) -> dict[str, bool]:
+    """The ``factors`` value of a profile (a list of NAME, NAME=yes|no or a mapping NAME: yes/no/true/false) ->
+    {canonical name: value}, as given (nothing implied yet)."""
+    if isinstance(factors, dict):
+        pairs = []
+        for k, v in factors.items():
+            if not isinstance(v, (bool, str)):
+                raise InputError(f"{k!r} must be yes or no, got {v!r}", field="factors", value=v, valid=("yes", "no"))
+            pairs.append((parse_factor(str(k), vocab)[0], _yes_no(v, "factors", f"{k}: {v}")))
+    elif isinstance(factors, list):
+        pairs = [parse_factor(x if isinstance(x, str) else repr(x), vocab) for x in factors]
+    else:
+        raise InputError(f"expected a list or a mapping, got {factors!r}", field="factors", value=factors)
+    fac: dict[str, bool] = {}
+    for name, value in pairs:
+        if fac.get(name, value) != value:
+            raise InputError(f"{name!r} is given both as yes and as no", field="factors", value=name)
+        fac[name] = value
+    return fac
+
+
+def merge_factors(vocab: Vocabulary, base, override) -> list[str]:
+    """Two ``factors`` values merged, ``override`` winning for a factor both name (front ends: defaults and a
+    document, a document and options). Raises InputError for an invalid value."""
+    merged = {**parse_factors(vocab, base), **parse_factors(vocab, override)}
+    return [f"{k}={'yes' if v else 'no'}" for k, v in merged.items()]
+
+
 def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tuple[str, ...] | None,
                    symptom_days, closed: bool = False) -> tuple[dict[str, bool], tuple[tuple[str, str], ...]]:
     """The factors a profile states plus what they imply: the vocabulary's broader/excludes closure and its
@@ -141,23 +169,7 @@ def _build(vocab, ceap, lesion, bleeding_risk, severity, symptom_days, factors, 
         if not isinstance(items, list):
             raise InputError(f"expected a lesion name or a list of them, got {lesion!r}", field="lesion", value=lesion)
         lesions = tuple(sorted({_term(vocab, "lesion", x, "lesion") for x in items}))
-    fac: dict[str, bool] = {}
-    if factors is not None:
-        if isinstance(factors, dict):
-            pairs = []
-            for k, v in factors.items():
-                if not isinstance(v, (bool, str)):
-                    raise InputError(f"{k!r} must be yes or no, got {v!r}", field="factors", value=v,
-                                     valid=("yes", "no"))
-                pairs.append((parse_factor(str(k), vocab)[0], _yes_no(v, "factors", f"{k}: {v}")))
-        elif isinstance(factors, list):
-            pairs = [parse_factor(x if isinstance(x, str) else repr(x), vocab) for x in factors]
-        else:
-            raise InputError(f"expected a list or a mapping, got {factors!r}", field="factors", value=factors)
-        for name, value in pairs:
-            if fac.get(name, value) != value:
-                raise InputError(f"{name!r} is given both as yes and as no", field="factors", value=name)
-            fac[name] = value
+    fac = {} if factors is None else parse_factors(vocab, factors)
     if parsed_ceap is not None and parsed_ceap.modifier is not None:
         implied = parsed_ceap.modifier == "s"
         if fac.get("symptomatic", implied) != implied:

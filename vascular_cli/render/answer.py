@@ -12,17 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, NamedTuple
 
-from .common import grade
+from .common import (CERTAINTY_WORDS, UNVERIFIED_MARK, Sections, certainty_words, grade,  # noqa: F401
+                     sections)
 from .words import supply
 
-CERTAINTY_WORDS = {
-    "verified": "",
-    "verified-content": "content verified in the source; number not verified",
-    "secondary": "from a secondary source, not checked against the original",
-    "uncertain": "transcription uncertain: check the source",
-    "seed-only": "source not found: unverified",
-}
-UNVERIFIED_MARK = "°"
 UNVERIFIED_LEGEND = f"{UNVERIFIED_MARK} number not verified in the source (inferred)"
 _UPPER = {"ivc", "dvt", "doac", "lmwh", "vka", "ivus", "av", "cdt", "pe", "vte", "ct", "mr", "us"}
 
@@ -47,13 +40,6 @@ def short_number(r: Any) -> str:
         prefix = {"Recommendation": "R", "Variant": "V", "Guideline": "", "Statement": "S"}[m.group(1)]
         n = prefix + m.group(2)
     return n + ("" if r.number_verified else UNVERIFIED_MARK)
-
-
-def certainty_words(r: Any) -> str:
-    words = CERTAINTY_WORDS.get(r.certainty, r.certainty)
-    if not r.number_verified and "number not verified" not in words:
-        words = (words + "; " if words else "") + "number not verified"
-    return words
 
 
 def cite(kb: Any, r: Any) -> str:
@@ -100,25 +86,6 @@ def conflict_pairs(result: Any) -> list[tuple[Any, Any]]:
                 a, b = m, by_id[other]
                 pairs.append((b, a) if a.rec.direction == "against" else (a, b))
     return pairs
-
-
-class Sections(NamedTuple):
-    applies: list
-    partly: list
-    unassessed: list
-    not_applicable: list
-    unverified: list  # seed-only items (only evaluated with --include-unverified)
-
-
-def sections(result: Any) -> Sections:
-    main = [m for m in result.matches if m.rec.certainty != "seed-only"]
-    return Sections(
-        [m for m in main if m.status == "applies"],
-        [m for m in main if m.partly_matched],
-        [m for m in main if m.status == "possible" and not m.partly_matched],
-        [m for m in main if m.status == "not-applicable"],
-        [m for m in result.matches if m.rec.certainty == "seed-only"],
-    )
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

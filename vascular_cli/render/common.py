@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+from typing import Any, NamedTuple
 
 from .. import DISCLAIMER, __version__
 from .words import supply
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
+CERTAINTY_WORDS = {
+    "verified": "",
+    "verified-content": "content verified in the source; number not verified",
+    "secondary": "from a secondary source, not checked against the original",
+    "uncertain": "transcription uncertain: check the source",
+    "seed-only": "source not found: unverified",
+}
+UNVERIFIED_MARK = "°"
 COMMON_NOTE = ("'common' is a tool convention for ordering (strong > conditional > weak); "
                "the native grade is authoritative and no source defines a mapping between systems.")
 
@@ -43,6 +52,32 @@ def number(rec) -> str:
     return label if rec.number_verified else f"{label} (unverified)"
 
 
+def certainty_words(r: Any) -> str:
+    words = CERTAINTY_WORDS.get(r.certainty, r.certainty)
+    if not r.number_verified and "number not verified" not in words:
+        words = (words + "; " if words else "") + "number not verified"
+    return words
+
+
+class Sections(NamedTuple):
+    applies: list
+    partly: list
+    unassessed: list
+    not_applicable: list
+    unverified: list  # seed-only items (only evaluated with --include-unverified)
+
+
+def sections(result: Any) -> Sections:
+    main = [m for m in result.matches if m.rec.certainty != "seed-only"]
+    return Sections(
+        [m for m in main if m.status == "applies"],
+        [m for m in main if m.partly_matched],
+        [m for m in main if m.status == "possible" and not m.partly_matched],
+        [m for m in main if m.status == "not-applicable"],
+        [m for m in result.matches if m.rec.certainty == "seed-only"],
+    )
+
+
 def missing_json(m) -> list[dict]:
     return [{"fact": f, "option": supply(f)} for f in m.missing]
 
@@ -60,8 +95,6 @@ def guideline_json(g) -> dict:
 
 def rec_json(kb, r) -> dict:
     """Everything about one recommendation except its match (also ``vascular show --format json``)."""
-    from .answer import certainty_words
-
     gr = grade(kb, r)
     return {
         "id": r.full_id,
@@ -88,8 +121,6 @@ def match_json(kb, m) -> dict:
 
 
 def summary(result) -> dict:
-    from .answer import sections
-
     s = sections(result)
     return {"applies": len(s.applies), "possible": len(s.partly) + len(s.unassessed), "partly_matched": len(s.partly),
             "unassessed": len(s.unassessed), "not_applicable": len(s.not_applicable),
