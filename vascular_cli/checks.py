@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .fields import BY_KEY, CHOICE
 from .model import Problem
 from .yamlio import Mark, key_mark, value_mark
 
@@ -151,9 +152,9 @@ def unknown_terms(kb, sources, docs):
                 for words in lists.values():
                     for i, w in enumerate(words):
                         term(kind, w, words, i)
-            elif key in ("bleeding_risk", "severity"):
+            elif key in CHOICE:
                 for i, w in enumerate(spec):
-                    term(key.replace("_", "-"), w, spec, i)
+                    term(BY_KEY[key].vocab, w, spec, i)
             elif key == "any_of":
                 for alt in spec:
                     walk(alt)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .ceap import GROUPS
+from .fields import BY_KEY, CHOICE, NUMERIC
 from .model import COMMON_ORDER, Finding, Match, Profile, Recommendation
 
 CEAP_ORDER = ("C0", "C1", "C2", "C2r", "C3", "C4", "C4a", "C4b", "C4c", "C5", "C6", "C6r")
@@ -211,28 +212,27 @@ class FactorCriterion(Criterion):
 
 class ChoiceCriterion(Criterion):
     def __init__(self, name, spec):
-        self.name, self.fields, self.allowed = name, (name,), frozenset(spec)
-        self.requires = f"{name.replace('_', ' ')} " + " or ".join(spec)
+        field = BY_KEY[name]
+        self.name, self.fields, self.allowed = name, (field.attr,), frozenset(spec)
+        self.requires = f"{field.label} " + " or ".join(spec)
 
     def state(self, p):
-        value = getattr(p, self.name)
+        value = getattr(p, self.fields[0])
         return (None, (self.name,)) if value is None else (value in self.allowed, ())
 
 
 class RangeCriterion(Criterion):
-    UNITS = {"symptom_days": " days", "ankle_pressure": " mm Hg", "toe_pressure": " mm Hg", "abi": ""}
-
     def __init__(self, name, spec):
-        self.name, self.fields, self.range = name, (name,), dict(spec)
-        label = {"abi": "ABI", "symptom_days": "symptom days"}.get(name, name.replace("_", " "))
-        self.requires = f"{label} {_fmt_range(spec, self.UNITS[name])}"
+        field = BY_KEY[name]
+        self.name, self.fields, self.range = name, (field.attr,), dict(spec)
+        self.requires = f"{field.label} {_fmt_range(spec, field.unit)}"
 
     def state(self, p):
-        value = getattr(p, self.name)
+        value = getattr(p, self.fields[0])
         return (None, (self.name,)) if value is None else (in_range(value, self.range), ())
 
     def shown(self, p):
-        value = getattr(p, self.name)
+        value = getattr(p, self.fields[0])
         return None if value is None else f"{value:g}"
 
 
@@ -277,9 +277,9 @@ def compile_criteria(when, vocab) -> list[Criterion]:
             out.append(LesionCriterion(spec, vocab))
         elif key == "factors":
             out.append(FactorCriterion(spec))
-        elif key in ("bleeding_risk", "severity"):
+        elif key in CHOICE:
             out.append(ChoiceCriterion(key, spec))
-        elif key in RangeCriterion.UNITS:
+        elif key in NUMERIC:
             out.append(RangeCriterion(key, spec))
         elif key == "any_of":
             out.append(AnyOfCriterion(spec, vocab))
@@ -344,6 +344,13 @@ class Engine:
         leaves = kb.vocabulary.leaves.get("action", {})
         self.related = lambda a, b: a == b or a in leaves.get(b, ()) or b in leaves.get(a, ())
 
+    def conflicting(self, a: Recommendation, b: Recommendation) -> bool:
+        """The conflict rule (one place; the batch index precomputes it per pair): two recommendations with
+        opposite directions on the same, a broader or a narrower action; seed-only items never conflict."""
+        return (a.kind == b.kind == "recommendation" and bool(a.direction) and bool(b.direction)
+                and a.direction != b.direction and a.certainty != "seed-only" and b.certainty != "seed-only"
+                and self.related(a.action, b.action))
+
     def _sort_key(self, r: Recommendation):
         system = self.kb.grading.get(r.guideline.grading)
         code = system.strength.get(r.strength) if system and r.strength else None
@@ -387,12 +394,11 @@ class Engine:
 
     def _with_conflicts(self, matches: list[Match]) -> list[Match]:
         """Two applicable recommendations on the same (or a broader/narrower) action with opposite directions."""
-        live = [m for m in matches if m.status == "applies" and m.rec.kind == "recommendation" and m.rec.direction
-                and m.rec.certainty != "seed-only"]
+        live = [m for m in matches if m.status == "applies"]
         conflicts: dict[str, list[str]] = {}
         for i, a in enumerate(live):
             for b in live[i + 1:]:
-                if a.rec.direction != b.rec.direction and self.related(a.rec.action, b.rec.action):
+                if self.conflicting(a.rec, b.rec):
                     conflicts.setdefault(a.rec.full_id, []).append(b.rec.full_id)
                     conflicts.setdefault(b.rec.full_id, []).append(a.rec.full_id)
         if not conflicts:

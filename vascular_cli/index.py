@@ -25,9 +25,8 @@ from itertools import combinations
 
 from .engine import in_range, rank_facts
 from .errors import InputError
+from .fields import CHOICE, NUMERIC, SMALL, plain_number  # declared once, in fields.py
 
-NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
-SMALL = ("abi", "ankle_pressure", "bleeding_risk", "severity", "symptom_days", "toe_pressure")  # few distinct values
 MEMO_LIMIT = 4096  # entries per memo generation (memory stays bounded whatever the input size)
 
 
@@ -81,12 +80,9 @@ class MatchIndex:
         for r in self.recs:
             _collect_ranges(r.when, self.ranges)
         self.buckets = {f: _Memo() for f in NUMERIC}
-        related = engine.related
         self.pairs = [(1 << i, 1 << j, a.full_id, b.full_id)
-                      for i, a in enumerate(self.recs) for j, b in enumerate(self.recs) if i < j
-                      and a.kind == b.kind == "recommendation" and a.direction and b.direction
-                      and a.certainty != "seed-only" and b.certainty != "seed-only"
-                      and a.direction != b.direction and related(a.action, b.action)]
+                      for i, a in enumerate(self.recs) for j, b in enumerate(self.recs)
+                      if i < j and engine.conflicting(a, b)]  # the engine's rule, precomputed per pair
         self.conflict_memo = _Memo()
 
     def _bucket(self, field: str, value):
@@ -102,7 +98,7 @@ class MatchIndex:
         """(applies mask, possible mask, partial mask, entries) for a profile: ``partial`` = possible and partly
         matched; ``entries`` hold the missing facts, expanded by ``missing(entries, partial)`` only when asked."""
         ceap, lesions = (p.ceap.raw if p.ceap is not None else None), p.lesions
-        fk = {"ceap": ceap, "lesions": lesions, "bleeding_risk": p.bleeding_risk, "severity": p.severity}
+        fk = {"ceap": ceap, "lesions": lesions, **{f: getattr(p, f) for f in CHOICE}}
         for f in NUMERIC:
             v = getattr(p, f)
             fk[f] = None if v is None else self._bucket(f, v)
@@ -305,7 +301,7 @@ class ProfileParser:
         # The CEAP s/a modifier sets the factor `symptomatic`; if the vocabulary ever relates that factor to others,
         # the combined closure must be computed by profile.build (the full path) instead of merged here.
         self.symptomatic_plain = not any(vocab.implied_factors({"symptomatic": v}) for v in (True, False))
-        self.memos = {k: _Memo() for k in ("ceap", "lesion", "bleeding_risk", "severity", "factors")}
+        self.memos = {k: _Memo() for k in ("ceap", "lesion", *CHOICE, "factors")}
         self.derived = _Memo()
         imps = vocab.implications
         self.trigger_lesions = frozenset(t for i in imps for t in i.covers)
@@ -370,7 +366,7 @@ class ProfileParser:
         values: dict = {}
         factors: dict = {}
         implied_by_factors: tuple = ()
-        for name in ("ceap", "lesion", "bleeding_risk", "severity", "factors"):
+        for name in ("ceap", "lesion", *CHOICE, "factors"):
             raw = doc.get(name)
             if raw is None:
                 continue
@@ -398,11 +394,10 @@ class ProfileParser:
             raw = doc.get(name)
             if raw is None:
                 continue
-            lo, hi = self.profile.RANGES[name]
-            ok = (type(raw) is int or (type(raw) is float and raw == raw and name != "symptom_days")) and lo <= raw <= hi
-            if not ok:
+            value = plain_number(name, raw)
+            if value is None:
                 return self.profile.from_mapping(self.vocab, doc)
-            values[name] = raw if name == "symptom_days" else float(raw)
+            values[name] = value
         ident = doc.get("id")
         if ident is not None and not isinstance(ident, (str, int)):
             return self.profile.from_mapping(self.vocab, doc)
@@ -428,7 +423,6 @@ class RawMatcher:
 
         self.ix, self.parser, self.Profile = index, parser, Profile
         self.build, self.vocab = profile.build, parser.vocab
-        self.ranges = profile.RANGES
         self.fields = parser.fields
         self.ceap, self.lesion, self.choice = _Memo(), _Memo(), _Memo()
         self.factors, self.fi_memo = _Memo(), _Memo()
@@ -485,9 +479,14 @@ class RawMatcher:
             if built is None:
                 return None
             lesions = built.lesions
-        bleeding, severity = self._choice("bleeding_risk", get("bleeding_risk")), self._choice("severity", get("severity"))
-        if bleeding is _INVALID or severity is _INVALID:
-            return None
+        fk: dict = {"ceap": None, "lesions": None}
+        for name in CHOICE:
+            raw = get(name)
+            if raw is not None:
+                raw = self._choice(name, raw)
+                if raw is _INVALID:
+                    return None
+            fk[name] = raw
         raw = get("factors")
         if raw is not None:
             try:
@@ -502,16 +501,17 @@ class RawMatcher:
                 if factors.get(k, v) != v:
                     return None  # CEAP s/a contradicts a factor: the full path names it
                 factors[k] = v
-        numeric, buckets = {}, dict.fromkeys(NUMERIC)
+        numeric = {}
         for name in NUMERIC:
             raw = get(name)
-            if raw is not None:
-                lo, hi = self.ranges[name]
-                if not ((type(raw) is int or (type(raw) is float and raw == raw and name != "symptom_days"))
-                        and lo <= raw <= hi):
+            if raw is None:
+                fk[name] = None
+            else:
+                value = plain_number(name, raw)
+                if value is None:
                     return None
-                numeric[name] = value = raw if name == "symptom_days" else float(raw)
-                buckets[name] = self.ix._bucket(name, value)
+                numeric[name] = value
+                fk[name] = self.ix._bucket(name, value)
         ident = get("id")
         if ident is not None and not isinstance(ident, (str, int)):
             return None
@@ -526,20 +526,17 @@ class RawMatcher:
         if fi is None:
             fi = self.fi_memo.put(fkey, ix.factor_index.match(factors))
         false, unknown = fi[0], fi[1]
-        abi, ankle, days, toe = (buckets["abi"], buckets["ankle_pressure"], buckets["symptom_days"],
-                                 buckets["toe_pressure"])
         small = self.small
         if small is not None:
-            key = (abi, ankle, bleeding, severity, days, toe)
+            key = tuple(map(fk.__getitem__, SMALL))  # the key _group_key(SMALL, ...) gives in MatchIndex.match
             memo = small[2]
             entry = memo.new.get(key) or memo.get(key)
             if entry is None:
-                profile = self._profile(ceap, lesions, bleeding, severity, factors, numeric)
+                profile = self._profile(ceap, lesions, fk, factors, numeric)
                 entry = memo.put(key, _evaluate(small[1], profile))
             false |= entry[0]
             unknown |= entry[1]
-        fk = {"ceap": ceap_key, "lesions": lesions, "severity": severity, "bleeding_risk": bleeding, "abi": abi,
-              "ankle_pressure": ankle, "symptom_days": days, "toe_pressure": toe}
+        fk["ceap"], fk["lesions"] = ceap_key, lesions
         for fields, names, members, memo in self.others:
             key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
@@ -547,15 +544,15 @@ class RawMatcher:
                 entry = memo.get(key)
                 if entry is None:
                     if profile is None:
-                        profile = self._profile(ceap, lesions, bleeding, severity, factors, numeric)
+                        profile = self._profile(ceap, lesions, fk, factors, numeric)
                     entry = memo.put(key, _evaluate(members, profile))
             false |= entry[0]
             unknown |= entry[1]
         return ix.all & ~false & ~unknown, unknown & ~false
 
-    def _profile(self, ceap, lesions, bleeding, severity, factors, numeric):
-        return self.Profile(ceap=ceap, lesions=lesions, bleeding_risk=bleeding, severity=severity,
-                            factors=dict(sorted(factors.items())), **numeric)
+    def _profile(self, ceap, lesions, fk, factors, numeric):
+        return self.Profile(ceap=ceap, lesions=lesions, factors=dict(sorted(factors.items())),
+                            **{name: fk[name] for name in CHOICE}, **numeric)
 
 
 _INVALID = object()  # memo value for a field that profile.build rejects

@@ -203,18 +203,19 @@ class Profile(NamedTuple):
 
     def to_document(self) -> dict:
         """The profile as a profile document (the input format): feeding it back gives the same profile."""
-        return {
-            "id": self.id,
-            "ceap": self.ceap.raw if self.ceap else None,
-            "lesion": list(self.lesions) if self.lesions is not None else None,
-            "bleeding_risk": self.bleeding_risk,
-            "severity": self.severity,
-            "symptom_days": self.symptom_days,
-            "factors": dict(sorted(self.factors.items())),
-            "abi": self.abi,
-            "ankle_pressure": self.ankle_pressure,
-            "toe_pressure": self.toe_pressure,
-        }
+        from .fields import FIELDS
+
+        doc: dict = {}
+        for f in FIELDS:
+            v = getattr(self, f.attr)
+            if f.kind == "ceap":
+                v = v.raw if v is not None else None
+            elif f.kind == "lesion":
+                v = list(v) if v is not None else None
+            elif f.kind == "factors":
+                v = dict(sorted(v.items()))
+            doc[f.key] = v
+        return doc
 
     def to_json(self) -> dict:
         """The parsed detail: the CEAP parts, and which factors were implied and why."""

@@ -11,14 +11,14 @@ import math
 from typing import Mapping
 
 from . import ceap as ceap_parser
+from . import fields
 from .errors import InputError
 from .model import Profile
 from .suggest import did_you_mean
 from .vocab import Vocabulary
 
-FIELDS = ("id", "ceap", "lesion", "bleeding_risk", "severity", "symptom_days", "factors", "abi", "ankle_pressure",
-          "toe_pressure")
-RANGES = {"symptom_days": (0, 36500), "abi": (0.0, 3.0), "ankle_pressure": (0.0, 400.0), "toe_pressure": (0.0, 400.0)}
+FIELDS = fields.KEYS
+RANGES = fields.RANGES
 YES = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
 
 
@@ -139,57 +139,61 @@ def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tupl
     return dict(sorted(fac.items())), tuple(sorted(implied))
 
 
-def build(vocab: Vocabulary, *, ceap=None, lesion=None, bleeding_risk=None, severity=None, symptom_days=None,
-          factors=None, abi=None, ankle_pressure=None, toe_pressure=None, id=None, prefix: str = "") -> Profile:
-    """Validate and normalise raw values (from a document or a front end's options). Errors are InputError with
-    the field (document key), the value and the valid values; ``prefix`` locates them (e.g. 'profile.yaml: ')."""
+def build(vocab: Vocabulary, *, prefix: str = "", **values) -> Profile:
+    """Validate and normalise raw values (from a document or a front end's options), keyed by document key
+    (fields.KEYS). Errors are InputError with the field (document key), the value and the valid values;
+    ``prefix`` locates them (e.g. 'profile.yaml: ')."""
     try:
-        return _build(vocab, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure,
-                      toe_pressure, id)
+        return _build(vocab, values)
     except InputError as e:
         if prefix:
             raise e.located(prefix) from None
         raise
 
 
-def _build(vocab, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure,
-           id) -> Profile:
-    parsed_ceap = None
-    if ceap is not None:
-        if not isinstance(ceap, str):
-            raise InputError(f"expected a CEAP string such as 'C6' or 'C6,s Es Ad Pr,o', got {ceap!r}",
-                             field="ceap", value=ceap)
-        try:
-            parsed_ceap = ceap_parser.parse(ceap)
-        except ceap_parser.CeapError as e:
-            raise InputError(f"{e} (at column {e.col} of {ceap!r})", field="ceap", value=ceap) from None
-    lesions = None
-    if lesion is not None:
-        items = [lesion] if isinstance(lesion, str) else lesion
-        if not isinstance(items, list):
-            raise InputError(f"expected a lesion name or a list of them, got {lesion!r}", field="lesion", value=lesion)
-        lesions = tuple(sorted({_term(vocab, "lesion", x, "lesion") for x in items}))
-    fac = {} if factors is None else parse_factors(vocab, factors)
+def _build(vocab: Vocabulary, values: dict) -> Profile:
+    out: dict = {}
+    for key in values:
+        if key not in fields.BY_KEY:
+            raise TypeError(f"build() got an unexpected profile field {key!r}")
+    fac: dict[str, bool] = {}
+    for f in fields.FIELDS:
+        raw = values.get(f.key)
+        if raw is None:
+            continue
+        if f.kind == "ceap":
+            if not isinstance(raw, str):
+                raise InputError(f"expected a CEAP string such as 'C6' or 'C6,s Es Ad Pr,o', got {raw!r}",
+                                 field="ceap", value=raw)
+            try:
+                out["ceap"] = ceap_parser.parse(raw)
+            except ceap_parser.CeapError as e:
+                raise InputError(f"{e} (at column {e.col} of {raw!r})", field="ceap", value=raw) from None
+        elif f.kind == "lesion":
+            items = [raw] if isinstance(raw, str) else raw
+            if not isinstance(items, list):
+                raise InputError(f"expected a lesion name or a list of them, got {raw!r}", field="lesion", value=raw)
+            out[f.attr] = tuple(sorted({_term(vocab, "lesion", x, "lesion") for x in items}))
+        elif f.kind == "factors":
+            fac = parse_factors(vocab, raw)
+        elif f.kind == "choice":
+            out[f.attr] = _term(vocab, f.vocab, raw, f.key)
+        elif f.kind == "number":
+            out[f.attr] = _number(raw, f.key, f.integer)
+        elif f.kind == "id":
+            if not isinstance(raw, (str, int)):
+                raise InputError(f"expected a string, got {raw!r}", field="id", value=raw)
+            out["id"] = str(raw)
+    parsed_ceap = out.get("ceap")
     if parsed_ceap is not None and parsed_ceap.modifier is not None:
         implied = parsed_ceap.modifier == "s"
         if fac.get("symptomatic", implied) != implied:
             raise InputError(f"CEAP modifier ',{parsed_ceap.modifier}' contradicts factor "
-                             f"symptomatic={'yes' if fac['symptomatic'] else 'no'}", field="ceap", value=ceap)
+                             f"symptomatic={'yes' if fac['symptomatic'] else 'no'}", field="ceap",
+                             value=values.get("ceap"))
         fac["symptomatic"] = implied
-    days = None if symptom_days is None else _number(symptom_days, "symptom_days", True)
-    final, reasons = derive_factors(vocab, fac, lesions, days)
-    if id is not None and not isinstance(id, (str, int)):
-        raise InputError(f"expected a string, got {id!r}", field="id", value=id)
-    return Profile(
-        ceap=parsed_ceap, lesions=lesions,
-        bleeding_risk=None if bleeding_risk is None else _term(vocab, "bleeding-risk", bleeding_risk, "bleeding_risk"),
-        severity=None if severity is None else _term(vocab, "severity", severity, "severity"),
-        symptom_days=days, factors=final,
-        abi=None if abi is None else _number(abi, "abi"),
-        ankle_pressure=None if ankle_pressure is None else _number(ankle_pressure, "ankle_pressure"),
-        toe_pressure=None if toe_pressure is None else _number(toe_pressure, "toe_pressure"),
-        id=None if id is None else str(id), implied=reasons,
-    )
+    out["factors"], out["implied"] = derive_factors(vocab, fac, out.get("lesions"), out.get("symptom_days"))
+    return Profile(**out)
 
 
 def from_mapping(vocab: Vocabulary, doc, prefix: str = "") -> Profile:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .fields import CHOICE, NUMERIC
 from .model import CERTAINTY
 from .yamlio import YMap, YSeq, key_mark, value_mark
 
@@ -85,13 +86,11 @@ def _criteria(nested: bool) -> Map:
         "etiology": Seq(Str(pattern=r"^E[a-z]+$"), min_items=1),
         "lesion": OneOf(seq=TERMS, map=SET_FORM),
         "factors": SET_FORM,
-        "bleeding_risk": Seq(Str(pattern=TERM), min_items=1),
-        "severity": Seq(Str(pattern=TERM), min_items=1),
-        "symptom_days": RANGE,
-        "abi": RANGE,
-        "ankle_pressure": RANGE,
-        "toe_pressure": RANGE,
     }
+    for key in CHOICE:  # the simple profile fields, declared in fields.py
+        fields[key] = Seq(Str(pattern=TERM), min_items=1)
+    for key in NUMERIC:
+        fields[key] = RANGE
     if nested:
         fields["any_of"] = Seq(_criteria(False), min_items=2)
     return Map(fields=fields)

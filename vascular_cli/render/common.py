@@ -6,6 +6,7 @@ import re
 from typing import Any, NamedTuple
 
 from .. import DISCLAIMER, __version__
+from ..fields import FIELDS
 from .words import supply
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -154,10 +155,10 @@ def profile_line(p) -> str:
         bits.append(f"CEAP {p.ceap.basic}")
     if p.lesions is not None:
         bits.append("lesions " + (", ".join(p.lesions) or "none"))
-    for name in ("bleeding_risk", "severity", "symptom_days", "abi", "ankle_pressure", "toe_pressure"):
-        v = getattr(p, name)
+    for f in FIELDS:
+        v = getattr(p, f.attr) if f.kind in ("choice", "number") else None
         if v is not None:
-            bits.append(f"{name.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{name.replace('_', ' ')} {v}")
+            bits.append(f"{f.label} {v:g}" if isinstance(v, float) else f"{f.label} {v}")
     if p.factors:
         bits.append("factors " + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in p.factors.items()))
     return "; ".join(bits) or "empty profile"

@@ -5,14 +5,10 @@ ends (FHIR, a web service) map the same ids to their own words."""
 from __future__ import annotations
 
 from ..errors import InputError
+from ..fields import EXTRA_FACTS, FIELDS
 
-OPTIONS = {
-    "ceap": "--ceap", "etiology": "--ceap with the E part (e.g. 'C3 Ep')", "lesion": "--lesion",
-    "bleeding_risk": "--bleeding-risk", "severity": "--severity", "symptom_days": "--symptom-days",
-    "abi": "--abi", "ankle_pressure": "--ankle-pressure", "toe_pressure": "--toe-pressure", "factors": "--factor",
-}
-VALUES = {"bleeding_risk": "low|moderate|high", "severity": "mild|moderate|severe", "symptom_days": "DAYS",
-          "abi": "ABI", "ankle_pressure": "MMHG", "toe_pressure": "MMHG", "lesion": "LESION", "ceap": "CEAP"}
+OPTIONS = {f.key: f.option for f in FIELDS if f.option} | {k: v[0] for k, v in EXTRA_FACTS.items()}
+VALUES = {f.key: f.metavar for f in FIELDS if f.kind not in ("factors", "id")}
 
 
 def supply(fact: str) -> str:
