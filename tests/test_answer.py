@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, cli
 
 README = ("recommend", "--ceap", "C6", "--lesion", "chronic-occlusion")
@@ -51,7 +50,7 @@ def test_ask_next_ranks_by_what_each_fact_would_settle():
     text = cli(*README, env={"COLUMNS": "100"}).out
     top = doc["ask_next"][:5]
     lines = text.split("ASK NEXT")[1].splitlines()[1:6]
-    assert [line.strip().startswith(a["option"] + " ") for line, a in zip(lines, top)] == [True] * 5
+    assert [line.strip().startswith(a["option"] + " ") for line, a in zip(lines, top, strict=False)] == [True] * 5
 
 
 def test_seed_only_items_apply_only_in_their_own_section():

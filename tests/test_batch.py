@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import cli
 
 GOOD = b'{"id": "a", "ceap": "C6", "lesion": "chronic-occlusion"}\n'

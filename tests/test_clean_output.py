@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-
 from conftest import cli
 
 ALL = ("recommend", "--all", "--detail", "--explain", "--include-unverified", "--include-superseded")

@@ -1,7 +1,6 @@
 """Every usage/input error path: one line on stderr naming the bad value and the valid ones, exact exit code."""
 
 import pytest
-
 from conftest import cli
 
 CASES = [

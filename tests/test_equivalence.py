@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import vascular_cli
 from vascular_cli.batch import BatchEvaluator
 from vascular_cli.engine import Engine
-from vascular_cli.index import FactorIndex, MatchIndex, ProfileParser, RawMatcher, _Memo
+from vascular_cli.index import FactorIndex, MatchIndex, _Memo
 from vascular_cli.profile import from_mapping
 
 KB = vascular_cli.load()
@@ -73,8 +73,8 @@ def test_both_batch_paths_give_everything_the_engine_gives(doc):
 
 
 def test_conflicts_are_reported_by_the_batch_path():
-    found = [d for d in ({"ceap": c, "lesion": [l], "severity": s} for c in ("C3", "C4a", "C6")
-                         for l in ("nivl", "chronic-occlusion", "acute-iliofemoral-dvt") for s in ("mild", "severe"))
+    found = [d for d in ({"ceap": c, "lesion": [les], "severity": s} for c in ("C3", "C4a", "C6")
+                         for les in ("nivl", "chronic-occlusion", "acute-iliofemoral-dvt") for s in ("mild", "severe"))
              if _engine_line(d)["conflicts"]]
     assert found, "no profile with a conflict: the knowledge base changed, pick another"
     for d in found:

@@ -3,7 +3,6 @@
 import os
 
 import pytest
-
 from conftest import ROOT, cli
 
 GOLDEN = ROOT / "tests" / "golden"

@@ -8,10 +8,9 @@ import sys
 
 import pytest
 import yaml
+from conftest import ROOT, cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import ROOT, cli
 
 HERE = ROOT / "tests" / "robustness"
 CASES = yaml.safe_load((HERE / "cases.yaml").read_text(encoding="utf-8"))

@@ -18,8 +18,8 @@ import sys
 import time
 
 from .errors import InputError
-from .profile import merge_factors
 from .limits import MAX_LINE
+from .profile import merge_factors
 from .stdio import quiet_stdout
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

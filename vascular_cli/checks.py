@@ -6,8 +6,8 @@ VG001-VG005 are found while reading (yamlio.py, schema.py); the others run on th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .fields import BY_KEY, CHOICE
 from .model import Problem
@@ -159,7 +159,7 @@ def unknown_terms(kb, sources, docs):
                 for alt in spec:
                     walk(alt)
 
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         path = src.path
         for node, r in recs:
             term("action", r.action, node, "action")
@@ -239,7 +239,7 @@ def dangling(kb, sources, docs):
     """
     out = []
     ids = {g.id for g in kb.guidelines} | _bundled_ids()
-    for src, g, recs in docs:
+    for src, g, _recs in docs:
         h = src.tree["guideline"]
         for field in ("superseded_by", "supersedes"):
             target = getattr(g, field)
@@ -264,7 +264,7 @@ def empty_criteria(kb, sources, docs):
     Fail: ``when: {}``
     """
     out = []
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             alts = [r.when] + list(r.when.get("any_of", []))
             for w in alts:
@@ -309,8 +309,8 @@ def contradictions(kb, sources, docs):
                 for alt in spec:
                     walk(path, alt)
 
-    for src, g, recs in docs:
-        for node, r in recs:
+    for src, _g, recs in docs:
+        for node, _r in recs:
             walk(src.path, node["when"])
     return out
 
@@ -325,7 +325,7 @@ def duplicate_statements(kb, sources, docs):
     """
     out = []
     seen: dict[str, str] = {}
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             key = " ".join(r.statement.lower().split())
             if key in seen:
@@ -378,7 +378,7 @@ def examples(kb, sources, docs):
 
     out = []
     wanted = {"applies": "applies", "not_applicable": "not-applicable", "possible": "possible"}
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             ex = node.get("examples") or {}
             try:
@@ -399,7 +399,8 @@ def examples(kb, sources, docs):
                         why = "; ".join(f"{f.requires}: {'unknown' if f.state is None else 'no'}"
                                         for f in findings if f.state is not True)
                         out.append(_p(src.path, where, "VG014",
-                                      f"examples.{key}[{i}] gives {got}, not {wanted[key]}" + (f" ({why})" if why else "")))
+                                      f"examples.{key}[{i}] gives {got}, not {wanted[key]}"
+                                      + (f" ({why})" if why else "")))
     return out
 
 
@@ -412,7 +413,7 @@ def unexplained(kb, sources, docs):
     Fail: ``number_verified: false`` without ``number_basis``; ``certainty: secondary`` without ``uncertain``
     """
     out = []
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             if r.certainty != "verified" and not r.uncertain:
                 out.append(_p(src.path, value_mark(node, "certainty"), "VG015",
@@ -421,7 +422,8 @@ def unexplained(kb, sources, docs):
                 out.append(_p(src.path, value_mark(node, "number_verified"), "VG015",
                               "an unverified number needs 'number_basis' (how it was obtained)"))
             if r.number_verified and r.number is None:
-                out.append(_p(src.path, value_mark(node, "number"), "VG015", "number_verified is true but number is null"))
+                out.append(_p(src.path, value_mark(node, "number"), "VG015",
+                              "number_verified is true but number is null"))
     return out
 
 
@@ -433,12 +435,13 @@ def unverified_numbers(kb, sources, docs):
     Warn: ``number_verified: false``
     """
     out = []
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             if not r.number_verified:
                 label = repr(r.number) if r.number else "no number"
                 out.append(_p(src.path, value_mark(node, "number_verified"), "VG101",
-                              f"{r.full_id}: {label} not verified in the source ({r.number_basis or 'no basis given'})"))
+                              f"{r.full_id}: {label} not verified in the source "
+                              f"({r.number_basis or 'no basis given'})"))
     return out
 
 
@@ -461,7 +464,7 @@ def missing_examples(kb, sources, docs):
     Warn: no ``examples``
     """
     out = []
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             ex = node.get("examples") or {}
             lacking = [k for k in ("applies", "not_applicable") if not ex.get(k)]

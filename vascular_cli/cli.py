@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+from typing import Any
 
 import typer
 
 from . import DISCLAIMER, __version__
 from .errors import DataError, InputError, VascularError
+from .fields import BY_KEY
 from .render import CEAP, LIST, RECOMMEND, SHOW, VALIDATE, VOCAB, names
 
 HELP = ("Venous-disease guideline recommendations (SVS/AVF, ESVS, CIRSE, ACR): graded, sourced, explained. "
@@ -50,7 +51,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Venous-disease guideline recommendations: graded, sourced, explained."""
 
 
-def _kb(guidelines: Optional[List[str]]):
+def _kb(guidelines: list[str] | None):
     from .kbcache import load_checked
 
     for g in guidelines or ():
@@ -86,28 +87,47 @@ def _read_text(path: str, what: str) -> str:
         raise InputError(f"{'<stdin>' if path == '-' else path}:{e.line}:{e.col}: {e.message}") from None
 
 
+def _field(key: str) -> Any:
+    """The option that supplies a profile field, as declared in fields.py."""
+    f = BY_KEY[key]
+    return typer.Option(None, f.option, metavar=f.metavar, help=f.help)
+
+
+def _guidelines_option(help_text: str = "Guideline directory (repeatable).") -> Any:
+    return typer.Option(None, "--guidelines", metavar="DIR", help=help_text)
+
+
 @command()
 def recommend(
-    ceap: Optional[str] = typer.Option(None, "--ceap", metavar="CEAP", help="CEAP class (C6) or full CEAP 2020 string ('C6,s Es Ad Pr,o')."),
-    lesion: Optional[List[str]] = typer.Option(None, "--lesion", metavar="LESION", help="Lesion or finding (repeatable); see 'vascular vocab lesion'."),
-    bleeding_risk: Optional[str] = typer.Option(None, "--bleeding-risk", metavar="RISK", help="low, moderate or high (CHEST 2016 categories)."),
-    severity: Optional[str] = typer.Option(None, "--severity", metavar="LEVEL", help="Symptom severity: mild, moderate or severe."),
-    symptom_days: Optional[str] = typer.Option(None, "--symptom-days", metavar="DAYS", help="Duration of the current episode's symptoms, days."),
-    factor: Optional[List[str]] = typer.Option(None, "--factor", metavar="NAME[=yes|no]", help="Clinical yes/no fact (repeatable); see 'vascular vocab factor'."),
-    abi: Optional[str] = typer.Option(None, "--abi", metavar="ABI", help="Ankle-brachial index (0-3)."),
-    ankle_pressure: Optional[str] = typer.Option(None, "--ankle-pressure", metavar="MMHG", help="Ankle systolic pressure, mm Hg."),
-    toe_pressure: Optional[str] = typer.Option(None, "--toe-pressure", metavar="MMHG", help="Toe pressure, mm Hg."),
-    profile: Optional[str] = typer.Option(None, "--profile", metavar="FILE|-", help="Profile document (YAML or JSON), or - for stdin; options override it."),
-    profiles: Optional[str] = typer.Option(None, "--profiles", metavar="FILE|-", help="Batch: JSON Lines of profiles (file or -); JSON Lines out."),
+    ceap: str | None = _field("ceap"),
+    lesion: list[str] | None = _field("lesion"),
+    bleeding_risk: str | None = _field("bleeding_risk"),
+    severity: str | None = _field("severity"),
+    symptom_days: str | None = _field("symptom_days"),
+    factor: list[str] | None = _field("factors"),
+    abi: str | None = _field("abi"),
+    ankle_pressure: str | None = _field("ankle_pressure"),
+    toe_pressure: str | None = _field("toe_pressure"),
+    profile: str | None = typer.Option(
+        None, "--profile", metavar="FILE|-",
+        help="Profile document (YAML or JSON), or - for stdin; options override it."),
+    profiles: str | None = typer.Option(
+        None, "--profiles", metavar="FILE|-", help="Batch: JSON Lines of profiles (file or -); JSON Lines out."),
     fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(RECOMMEND)}."),
-    detail: bool = typer.Option(False, "--detail", help="Each recommendation in full: statement, number, section, why."),
-    explain: bool = typer.Option(False, "--explain", help="Every criterion of the applying and partly matched items (with --all: of all)."),
+    detail: bool = typer.Option(
+        False, "--detail", help="Each recommendation in full: statement, number, section, why."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Every criterion of the applying and partly matched items (with --all: of all)."),
     show_all: bool = typer.Option(False, "--all", help="Also list unassessed and not applicable recommendations."),
-    include_unverified: bool = typer.Option(False, "--include-unverified", help="Also evaluate items whose source could not be found (seed-only), in their own section."),
-    source: Optional[List[str]] = typer.Option(None, "--source", metavar="BODY|ID", help="Only these bodies or document ids (repeatable)."),
+    include_unverified: bool = typer.Option(
+        False, "--include-unverified",
+        help="Also evaluate items whose source could not be found (seed-only), in their own section."),
+    source: list[str] | None = typer.Option(
+        None, "--source", metavar="BODY|ID", help="Only these bodies or document ids (repeatable)."),
     include_superseded: bool = typer.Option(False, "--include-superseded", help="Include superseded documents."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", metavar="DIR", help="Guideline directory (repeatable); replaces the bundled documents."),
-):
+    guidelines: list[str] | None = _guidelines_option(
+        "Guideline directory (repeatable); replaces the bundled documents."),
+) -> None:
     """Recommendations for a patient profile, each with its native grade, source and why it matched."""
     from . import profile as profiles_mod
     from .engine import Engine
@@ -206,7 +226,8 @@ def _width() -> int | None:
 
 @command()
 def validate(
-    paths: Optional[List[str]] = typer.Argument(None, metavar="[PATHS]...", help="Guideline files or directories (default: the bundled set)."),
+    paths: list[str] | None = typer.Argument(
+        None, metavar="[PATHS]...", help="Guideline files or directories (default: the bundled set)."),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(VALIDATE)}."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
 ):
@@ -227,8 +248,9 @@ def validate(
 
 @command("list")
 def list_(
-    document: Optional[str] = typer.Argument(None, metavar="[DOCUMENT]", help="A document id: list its recommendation ids."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", metavar="DIR", help="Guideline directory (repeatable)."),
+    document: str | None = typer.Argument(
+        None, metavar="[DOCUMENT]", help="A document id: list its recommendation ids."),
+    guidelines: list[str] | None = _guidelines_option(),
     fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(LIST)}."),
 ):
     """The loaded guideline documents (body, year, status, counts), or the recommendation ids of one document."""
@@ -245,7 +267,7 @@ def list_(
 def show(
     rec_id: str = typer.Argument(..., metavar="ID", help="Full id, e.g. svs-avf-2014-vlu/6.14."),
     provenance: bool = typer.Option(False, "--provenance", help="Also the transcription provenance (maintainers)."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", metavar="DIR", help="Guideline directory (repeatable)."),
+    guidelines: list[str] | None = _guidelines_option(),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(SHOW)}."),
 ):
     """Everything known about one recommendation: statement, grade, number, section, criteria, certainty."""
@@ -266,8 +288,9 @@ def show(
 
 @command()
 def vocab(
-    kind: Optional[str] = typer.Argument(None, metavar="[KIND]", help="lesion, factor, action, bleeding-risk or severity."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", metavar="DIR", help="Guideline directory (repeatable)."),
+    kind: str | None = typer.Argument(
+        None, metavar="[KIND]", help="lesion, factor, action, bleeding-risk or severity."),
+    guidelines: list[str] | None = _guidelines_option(),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(VOCAB)}."),
 ):
     """The controlled vocabulary: every term with its definition and aliases, and the implied facts."""
@@ -283,7 +306,8 @@ def vocab(
 
 @command("ceap")
 def ceap_cmd(text: str = typer.Argument(..., metavar="STRING", help="A CEAP 2020 string, e.g. 'C6,s Es Ad Pr,o'."),
-             fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(CEAP)}.")):
+             fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT",
+                                     help=f"Output format: {names(CEAP)}.")):
     """Parse a CEAP 2020 string and show its parts."""
     from . import ceap
     from .render import get

@@ -251,7 +251,7 @@ class AnyOfCriterion(Criterion):
         state = _or(states)
         missing: dict[str, None] = {}
         if state is None:
-            for alt, s in zip(results, states):
+            for alt, s in zip(results, states, strict=False):
                 if s is None:
                     for _, m in alt:
                         missing.update(dict.fromkeys(m))

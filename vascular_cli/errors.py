@@ -8,7 +8,8 @@ the message without the location. ``str(error)`` is a plain message that names t
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 class VascularError(Exception):
@@ -27,7 +28,7 @@ class InputError(VascularError):
         self.valid = tuple(valid) if valid is not None else None
         super().__init__(f"{prefix}{field}: {message}" if field else f"{prefix}{message}")
 
-    def located(self, prefix: str) -> "InputError":
+    def located(self, prefix: str) -> InputError:
         """The same error, reported under a location prefix (e.g. 'profile.yaml: ')."""
         return InputError(self.detail, field=self.field, value=self.value, valid=self.valid, kind=self.kind,
                           prefix=prefix + self.prefix)

@@ -163,7 +163,8 @@ class FactorIndex:
     def __init__(self):
         self.wrong: dict[tuple[str, bool], int] = {}
         self.exact: dict[frozenset, int] = {}
-        self.names_of: dict[int, tuple[str, ...]] = {}  # bit -> names read (a recommendation may have one such criterion)
+        # bit -> names read (a recommendation may have one such criterion)
+        self.names_of: dict[int, tuple[str, ...]] = {}
         self.facts_of: dict[int, tuple[tuple[str, str], ...]] = {}  # bit -> (name, fact id) pairs
         self.ref = 0
         self.positive = 0  # recommendations whose plain factor criterion asks for a 'yes' (an `all` list)

@@ -18,7 +18,6 @@ from . import __version__
 from .errors import DataError
 from .loader import KnowledgeBase, load, read_bytes, resolve
 
-
 HERE = Path(__file__).parent
 # Every module whose code shapes what the cache stores (classes pickled, or output pickled: the checks' problems,
 # the schema's structural findings, the YAML reader's values and positions): an edit to any invalidates the cache.
@@ -38,7 +37,8 @@ def load_cached(paths=None) -> KnowledgeBase:
     if problems or os.environ.get("VASCULAR_NO_CACHE"):
         return load(paths)
     # The key: two independent 32-bit checksums (CRC-32 and Adler-32) of every file's path and bytes, the tool and
-    # Python versions, and the modification times of the modules that define the cached objects. zlib is used rather than hashlib because it imports in a fraction of the time; the file
+    # Python versions, and the modification times of the modules that define the cached objects. zlib is used rather
+    # than hashlib because it imports in a fraction of the time; the file
     # sha256 shown in outputs is computed when the cache is built.
     code = "|".join(str(os.stat(HERE / m).st_mtime_ns) for m in CACHED_MODULES)
     parts = [f"{__version__}|{sys.version_info[:2]}|{code}"]

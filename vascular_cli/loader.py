@@ -10,8 +10,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from .model import GradeCode, GradingSystem, Guideline, Problem, Recommendation, Term
 from .paths import bundled_dir
-from .model import Guideline, GradeCode, GradingSystem, Problem, Recommendation, Term
 from .vocab import KINDS, Vocabulary
 
 # schema, yamlio (PyYAML) and checks are imported inside the functions that read files: a cached start-up
@@ -254,7 +254,8 @@ def _read_guideline(src: SourceFile, problems: list[Problem]):
             continue
         recs.append((item, Recommendation(
             guideline=g, id=str(item["id"]), position=i, line=item.mark.line, number=item["number"],
-            number_verified=item["number_verified"], locator=item["locator"], statement=" ".join(item["statement"].split()),
+            number_verified=item["number_verified"], locator=item["locator"],
+            statement=" ".join(item["statement"].split()),
             action=item["action"], direction=item["direction"], strength=item["strength"], evidence=item["evidence"],
             certainty=item["certainty"], when=plain(item["when"]), kind=item.get("kind", "recommendation"),
             number_basis=item.get("number_basis"), wording=item.get("wording"), rating=item.get("rating"),

@@ -6,7 +6,8 @@ from the start-up cache (see kbcache.py), which keeps ``vascular recommend`` fas
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 Tri = bool | None  # three-valued logic: True, False, None (= unknown)
 
@@ -141,7 +142,7 @@ class Recommendation(NamedTuple):
     source: str | None = None
     source_reliability: str | None = None
     note: str | None = None
-    provenance: str | None = None  # maintainers only: source keys, page ids, extraction notes; never in recommend output
+    provenance: str | None = None  # maintainers only (source keys, page ids, extraction notes); never in recommend
     examples: Mapping[str, tuple] = {}
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import ceap as ceap_parser
 from . import fields

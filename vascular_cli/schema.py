@@ -152,7 +152,8 @@ GUIDELINE_FILE = Map(
 )
 
 TERM_SPEC = Map(required=("definition",), fields={
-    "definition": Str(), "aliases": Seq(Str(pattern=TERM)), "broader": OneOf(seq=Seq(Str(pattern=TERM)), scalar=Str(pattern=TERM)),
+    "definition": Str(), "aliases": Seq(Str(pattern=TERM)),
+    "broader": OneOf(seq=Seq(Str(pattern=TERM)), scalar=Str(pattern=TERM)),
     "excludes": Seq(Str(pattern=TERM), min_items=1)})
 IMPLICATION = Map(required=("when", "implies", "reason"), fields={
     "when": Map(fields={"lesion": Seq(Str(pattern=TERM), min_items=1), "given": Seq(Str(enum=("symptom_days",)),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from .model import Implication, Term
 
@@ -19,7 +20,7 @@ class Vocabulary(NamedTuple):
     folded: Mapping[str, Mapping[str, str]] = {}  # kind -> lower-cased name or alias -> name
 
     @classmethod
-    def build(cls, terms: Mapping[str, Mapping[str, Term]], implications=()) -> "Vocabulary":
+    def build(cls, terms: Mapping[str, Mapping[str, Term]], implications=()) -> Vocabulary:
         aliases = {k: {a: t.name for t in terms.get(k, {}).values() for a in t.aliases} for k in KINDS}
         leaves: dict[str, dict[str, frozenset]] = {}
         for kind in KINDS:

@@ -87,7 +87,8 @@ def decode(data: bytes) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise YAMLProblem("VG001", f"invalid UTF-8 byte 0x{data[e.start]:02x}: files must be UTF-8", line, col) from None
+        raise YAMLProblem("VG001", f"invalid UTF-8 byte 0x{data[e.start]:02x}: files must be UTF-8",
+                          line, col) from None
     if "\ufeff" in text:
         at = text.index("\ufeff")
         line = text.count("\n", 0, at) + 1
@@ -170,10 +171,12 @@ def _loads(text: str, loader):
         elif frame[1] is _NOTHING:
             if not isinstance(value, (str, int, float, bool)) and value is not None:
                 raise YAMLProblem("VG001", "mapping keys must be plain scalars", mark.line, mark.col)
-            key = value if isinstance(value, str) else ("null" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+            key = value if isinstance(value, str) else (
+                "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
             if key in c:
                 first = c.key_marks[key]
-                raise YAMLProblem("VG002", f"duplicate key {key!r} (first defined at line {first.line}, column {first.col})",
+                raise YAMLProblem("VG002",
+                                  f"duplicate key {key!r} (first defined at line {first.line}, column {first.col})",
                                   mark.line, mark.col)
             frame[1], frame[2] = key, mark
         else:
@@ -230,7 +233,8 @@ def _loads(text: str, loader):
         at = lines[line - 1][col - 1:col] if line <= len(lines) else ""
         if at == "\t" or "\\t" in msg:
             msg, e.context = "tab character (YAML indentation must use spaces)", None
-        raise YAMLProblem("VG001", f"YAML syntax error: {msg}" + (f" ({e.context})" if e.context else ""), line, col) from None
+        context = f" ({e.context})" if e.context else ""
+        raise YAMLProblem("VG001", f"YAML syntax error: {msg}{context}", line, col) from None
     except yaml.YAMLError as e:
         raise YAMLProblem("VG001", f"YAML error: {e}") from None
     return None if root is _NOTHING else root

@@ -10,10 +10,10 @@ fields (source, source_reliability, number_basis, note, provenance, uncertain) a
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
-from .common import (CERTAINTY_WORDS, UNVERIFIED_MARK, Sections, certainty_words, grade,  # noqa: F401
-                     sections)
+from .common import CERTAINTY_WORDS, UNVERIFIED_MARK, Sections, certainty_words, grade, sections  # noqa: F401
 from .words import supply
 
 UNVERIFIED_LEGEND = f"{UNVERIFIED_MARK} number not verified in the source (inferred)"

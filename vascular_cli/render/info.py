@@ -50,10 +50,10 @@ def list_text(kb: Any, out: TextIO, document: str | None = None, width: int | No
     head = ("id", "year", "recs", "unverified", "status")
     cells = [(r["id"], str(r["year"]), str(r["recommendations"]), str(r["unverified_numbers"]), r["status"])
              for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *cells)]
+    widths = [max(len(x) for x in col) for col in zip(head, *cells, strict=False)]
     for line in [head, tuple("-" * n for n in widths), *cells]:
         out.write("  ".join(c.ljust(n) if i in (0, 4) else c.rjust(n)
-                            for i, (c, n) in enumerate(zip(line, widths))).rstrip() + "\n")
+                            for i, (c, n) in enumerate(zip(line, widths, strict=False))).rstrip() + "\n")
     for r in rows:
         if r["superseded_by"]:
             out.write(f"{r['id']} is superseded by {r['superseded_by']} (left out unless --include-superseded).\n")

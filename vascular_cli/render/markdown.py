@@ -6,8 +6,20 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from .. import DISCLAIMER
-from .answer import (UNVERIFIED_LEGEND, ask_next_lines, certainty_words, cite, cites, conflict_pairs,
-                     finding_line, groups, needs_text, plural, rest_line, sections)
+from .answer import (
+    UNVERIFIED_LEGEND,
+    ask_next_lines,
+    certainty_words,
+    cite,
+    cites,
+    conflict_pairs,
+    finding_line,
+    groups,
+    needs_text,
+    plural,
+    rest_line,
+    sections,
+)
 from .common import NOTHING, md, profile_line
 
 

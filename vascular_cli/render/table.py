@@ -10,8 +10,22 @@ import textwrap
 from typing import Any, TextIO
 
 from .. import DISCLAIMER
-from .answer import (UNVERIFIED_LEGEND, UNVERIFIED_MARK, Group, ask_next_lines, certainty_words, cite,
-                     conflict_pairs, finding_line, groups, needs_text, plural, rest_line, sections, cites)
+from .answer import (
+    UNVERIFIED_LEGEND,
+    UNVERIFIED_MARK,
+    Group,
+    ask_next_lines,
+    certainty_words,
+    cite,
+    cites,
+    conflict_pairs,
+    finding_line,
+    groups,
+    needs_text,
+    plural,
+    rest_line,
+    sections,
+)
 from .common import NOTHING, clean, grade, profile_line
 
 DEFAULT_WIDTH = 100
