@@ -55,8 +55,6 @@ class _Memo:
         self.new[key] = value
         return value
 
-    def __len__(self) -> int:
-        return len(self.new) + len(self.old)
 
 
 class MatchIndex:
@@ -104,7 +102,7 @@ class MatchIndex:
             fk[f] = None if v is None else self._bucket(f, v)
         factors = p.factors
         fi = self.factor_index.match(factors)  # plain all/none factor criteria: bit operations, no memo
-        false, unknown, touched = fi[0], fi[1], fi[5]
+        false, unknown, touched = fi[0], fi[1], fi[4]
         pending = [fi] if fi[1] else []
         for fields, names, members, memo in self.groups:
             key = _group_key(fields, names, factors, fk)
@@ -112,7 +110,7 @@ class MatchIndex:
             if entry is None:
                 entry = memo.get(key) or memo.put(key, _evaluate(members, p))
             false |= entry[0]
-            touched |= entry[5]
+            touched |= entry[4]
             if entry[1]:
                 unknown |= entry[1]
                 pending.append(entry)
@@ -190,7 +188,7 @@ class FactorIndex:
         return True
 
     def match(self, factors):
-        """An entry like _evaluate's: (false, unknown, None, missing-facts function, serial, true)."""
+        """An entry like _evaluate's: (false, unknown, None, missing-facts function, true)."""
         wrong = self.wrong
         false = 0
         given = []
@@ -203,7 +201,7 @@ class FactorIndex:
                 given.append(kv[0])
         if len(given) > self.MAX_GIVEN:
             e = _evaluate(self.members, _FactorsOnly(factors))
-            return e[0], e[1], e[2], None, -1, e[5]
+            return e[0], e[1], e[2], None, e[4]
         complete = self.exact.get(frozenset(), 0)
         exact = self.exact
         for size in range(1, len(given) + 1):
@@ -225,7 +223,7 @@ class FactorIndex:
                 mask ^= low
             return out
 
-        return false, live & ~complete, None, facts, -1, live & complete & self.positive
+        return false, live & ~complete, None, facts, live & complete & self.positive
 
 
 class _FactorsOnly:
@@ -258,7 +256,6 @@ def _factor_names(members) -> frozenset:
     return frozenset(names)
 
 
-_SERIAL = iter(range(1 << 62))
 _intern = sys.intern
 
 
@@ -277,8 +274,8 @@ def _evaluate(members, profile):
             for fact in missing:
                 fact = _intern(fact)
                 facts[fact] = facts.get(fact, 0) | bit
-    # serial: the entry's identity in result memos; true: recommendations with a matched criterion in this group
-    return false, unknown, tuple(facts.items()), None, next(_SERIAL), true
+    # (false, unknown, (fact, mask) pairs, None, true): true = recommendations with a positive criterion matched here
+    return false, unknown, tuple(facts.items()), None, true
 
 
 def _collect_ranges(when, out) -> None:
