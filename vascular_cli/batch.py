@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from .errors import InputError
 from .limits import MAX_LINE
@@ -28,7 +29,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 class BatchEvaluator:
     """Profile documents (parsed JSON objects) -> JSON text of their result fields, through the compiled index."""
 
-    def __init__(self, engine, options: dict, defaults: dict | None = None, with_possible: bool = False):
+    def __init__(self, engine: Any, options: dict, defaults: dict | None = None, with_possible: bool = False) -> None:
         from .index import MatchIndex, ProfileParser, RawMatcher, _Memo
 
         self.with_possible = with_possible
@@ -81,7 +82,7 @@ class BatchEvaluator:
         return True, text
 
 
-def _lines(stream):
+def _lines(stream: Any) -> Any:
     """Yield (line number, bytes or None if over-long) without ever holding more than MAX_LINE bytes."""
     n = 0
     while True:
@@ -97,7 +98,7 @@ def _lines(stream):
             yield n, chunk
 
 
-def parse_line(raw: bytes | None):
+def parse_line(raw: bytes | None) -> Any:
     """One input line -> (profile document, None) or (None, error message)."""
     if raw is None:
         return None, f"line longer than the {MAX_LINE // (1024 * 1024)} MiB limit"
@@ -152,7 +153,7 @@ class _Progress:
         sys.stderr.write("\n")
 
 
-def run_batch(engine, source: str, options: dict, defaults: dict | None = None, out=None,
+def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = None, out: Any = None,
               with_possible: bool = False) -> int:
     """Run batch mode; returns the exit code (0, or 1 if any line was bad)."""
     out = out or sys.stdout
@@ -208,7 +209,7 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
     return 1 if bad else 0
 
 
-def _flush(out, buf: list[str]) -> None:
+def _flush(out: Any, buf: list[str]) -> None:
     """Write whole lines only, then flush, so an interrupted run never leaves half a line."""
     chunk = "".join(buf)
     buf.clear()
@@ -219,7 +220,7 @@ def _flush(out, buf: list[str]) -> None:
 class _StopFlag:
     """Ctrl-C sets a flag checked between lines (instead of an exception in the middle of a write)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import signal
 
         self.set = False
@@ -229,7 +230,7 @@ class _StopFlag:
         except ValueError:  # not the main thread
             self._old = None
 
-    def _handle(self, signum, frame):
+    def _handle(self, signum: Any, frame: Any) -> Any:
         self.set = True
 
     def restore(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .fields import BY_KEY, CHOICE
 from .model import Problem
@@ -27,14 +28,14 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def check(code: str, name: str, title: str, level: str = "error"):
-    def deco(fn):
+def check(code: str, name: str, title: str, level: str = "error") -> Any:
+    def deco(fn: Any) -> Any:
         REGISTRY[code] = Check(code, name, title, level, (fn.__doc__ or "").strip(), fn)
         return fn
     return deco
 
 
-def _declare(code, name, title, doc):
+def _declare(code: Any, name: Any, title: Any, doc: Any) -> Any:
     REGISTRY[code] = Check(code, name, title, "error", doc.strip())
 
 
@@ -68,11 +69,11 @@ Fail: ``number_verified: "no"``, ``year: twenty-fourteen``, ``direction: maybe``
 """)
 
 
-def _p(path, mark: Mark, code, msg, level=None) -> Problem:
+def _p(path: Any, mark: Mark, code: Any, msg: Any, level: Any = None) -> Problem:
     return Problem(path, mark.line, mark.col, code, msg, level or REGISTRY[code].level)
 
 
-def run(kb, sources, docs) -> list[Problem]:
+def run(kb: Any, sources: Any, docs: Any) -> list[Problem]:
     """Run every semantic check. ``docs`` = [(source, guideline, [(yaml node, recommendation)])]."""
     out: list[Problem] = []
     for c in REGISTRY.values():
@@ -81,12 +82,12 @@ def run(kb, sources, docs) -> list[Problem]:
     return out
 
 
-def _vocab_files(sources):
+def _vocab_files(sources: Any) -> Any:
     return [s for s in sources if s.kind == "vocabulary" and isinstance(s.tree, dict)]
 
 
 @check("VG006", "unknown-term", "A term, CEAP class or etiology code is not defined")
-def unknown_terms(kb, sources, docs):
+def unknown_terms(kb: Any, sources: Any, docs: Any) -> Any:
     """Every lesion, factor, action, bleeding-risk and severity term must be defined in the vocabulary (aliases
     are accepted), every ``broader`` term must exist, and CEAP classes/etiology codes must be CEAP 2020 codes.
 
@@ -130,11 +131,11 @@ def unknown_terms(kb, sources, docs):
                         out.append(_p(src.path, value_mark(spec, "aliases"), "VG008",
                                       f"alias {a!r} of {name!r} is also a {kind} term"))
 
-    def term(kind, word, container, key):
+    def term(kind: Any, word: Any, container: Any, key: Any) -> Any:
         if v.resolve(kind, word) is None:
             out.append(_p(path, value_mark(container, key), "VG006", v.unknown_message(kind, word)))
 
-    def walk(when):
+    def walk(when: Any) -> Any:
         for key, spec in when.items():
             if key == "ceap":
                 codes = [spec.get("min"), spec.get("max")] if isinstance(spec, dict) else spec
@@ -168,7 +169,7 @@ def unknown_terms(kb, sources, docs):
 
 
 @check("VG007", "unknown-grade", "A grade, evidence level or rating is not in the document's grading system")
-def unknown_grades(kb, sources, docs):
+def unknown_grades(kb: Any, sources: Any, docs: Any) -> Any:
     """``strength`` and ``evidence`` must be codes of the grading system the document names (``guideline.grading``),
     written exactly as that system spells them; an ACR ``rating`` must lie in its category's band.
 
@@ -206,7 +207,7 @@ def unknown_grades(kb, sources, docs):
 
 
 @check("VG008", "duplicate-id", "An id is defined twice")
-def duplicate_ids(kb, sources, docs):
+def duplicate_ids(kb: Any, sources: Any, docs: Any) -> Any:
     """Recommendation ids are unique within a file, guideline ids across the loaded set (so every full id
     ``<guideline>/<id>`` is unique), and vocabulary terms and grading systems are defined once.
 
@@ -230,7 +231,7 @@ def duplicate_ids(kb, sources, docs):
 
 
 @check("VG009", "dangling-reference", "superseded_by / supersedes points to nothing")
-def dangling(kb, sources, docs):
+def dangling(kb: Any, sources: Any, docs: Any) -> Any:
     """A superseded document must name its successor, and ``superseded_by``/``supersedes`` must name a
     document in the loaded set (the bundled set when validating a local file against it).
 
@@ -257,7 +258,7 @@ def _bundled_ids() -> set[str]:
 
 
 @check("VG010", "empty-criteria", "A recommendation has no selection criteria")
-def empty_criteria(kb, sources, docs):
+def empty_criteria(kb: Any, sources: Any, docs: Any) -> Any:
     """``when`` must hold at least one criterion, otherwise the recommendation would apply to every patient.
 
     Pass: ``when: {ceap: [C6]}``
@@ -275,7 +276,7 @@ def empty_criteria(kb, sources, docs):
 
 
 @check("VG011", "contradictory-criteria", "Criteria that no profile can satisfy")
-def contradictions(kb, sources, docs):
+def contradictions(kb: Any, sources: Any, docs: Any) -> Any:
     """Ranges must be satisfiable (min <= max, below > min ...), a CEAP range must run upwards, and a term must not
     be both required and excluded.
 
@@ -288,7 +289,7 @@ def contradictions(kb, sources, docs):
 
     out = []
 
-    def walk(path, when):
+    def walk(path: Any, when: Any) -> Any:
         for key, spec in when.items():
             where = value_mark(when, key)
             if key == "ceap" and isinstance(spec, dict) and spec.get("min") in CLASSES and spec.get("max") in CLASSES:
@@ -316,7 +317,7 @@ def contradictions(kb, sources, docs):
 
 
 @check("VG012", "duplicate-statement", "The same statement appears in more than one recommendation")
-def duplicate_statements(kb, sources, docs):
+def duplicate_statements(kb: Any, sources: Any, docs: Any) -> Any:
     """Each statement must say what is specific to its recommendation; a copied statement usually means a
     copy-and-paste error (wrong population or action).
 
@@ -337,7 +338,7 @@ def duplicate_statements(kb, sources, docs):
 
 
 @check("VG013", "grade-direction", "The direction contradicts the grade")
-def grade_direction(kb, sources, docs):
+def grade_direction(kb: Any, sources: Any, docs: Any) -> Any:
     """A grade that implies a direction must agree with ``direction``: ESVS Class III and ACR Usually Not
     Appropriate are 'against', Class I/IIa/IIb and Usually/May Be Appropriate are 'for'. A scope statement
     (``kind: scope``) has no direction and no grade; a recommendation needs a direction.
@@ -365,7 +366,7 @@ def grade_direction(kb, sources, docs):
 
 
 @check("VG014", "example-mismatch", "An example profile does not give the status it claims")
-def examples(kb, sources, docs):
+def examples(kb: Any, sources: Any, docs: Any) -> Any:
     """Each ``examples.applies`` profile must make the recommendation apply, each ``not_applicable`` profile
     must make it not applicable (and ``possible`` possible). Examples are profile documents.
 
@@ -405,7 +406,7 @@ def examples(kb, sources, docs):
 
 
 @check("VG015", "unexplained-uncertainty", "Uncertainty is flagged but not explained")
-def unexplained(kb, sources, docs):
+def unexplained(kb: Any, sources: Any, docs: Any) -> Any:
     """A recommendation whose certainty is not 'verified' must say what is uncertain (``uncertain``); an
     unverified number must say how it was obtained (``number_basis``); a verified number must not be null.
 
@@ -428,7 +429,7 @@ def unexplained(kb, sources, docs):
 
 
 @check("VG101", "unverified-number", "The recommendation number was not read in the source", level="warning")
-def unverified_numbers(kb, sources, docs):
+def unverified_numbers(kb: Any, sources: Any, docs: Any) -> Any:
     """A warning, shown to users too: the label was inferred (e.g. from position) or is unknown.
 
     Pass: ``number_verified: true``
@@ -446,7 +447,7 @@ def unverified_numbers(kb, sources, docs):
 
 
 @check("VG102", "missing-doi", "The document has no DOI", level="warning")
-def missing_doi(kb, sources, docs):
+def missing_doi(kb: Any, sources: Any, docs: Any) -> Any:
     """A warning: a DOI lets a clinician find the exact document.
 
     Pass: ``doi: 10.1016/j.jvs.2014.04.049``
@@ -457,7 +458,7 @@ def missing_doi(kb, sources, docs):
 
 
 @check("VG103", "missing-examples", "A recommendation has no example profiles", level="warning")
-def missing_examples(kb, sources, docs):
+def missing_examples(kb: Any, sources: Any, docs: Any) -> Any:
     """A warning: without an ``applies`` and a ``not_applicable`` example, a mistyped criterion goes unnoticed.
 
     Pass: ``examples: {applies: [...], not_applicable: [...]}``

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -15,12 +16,12 @@ from .render import CEAP, LIST, RECOMMEND, SHOW, VALIDATE, VOCAB, names
 
 HELP = ("Venous-disease guideline recommendations (SVS/AVF, ESVS, CIRSE, ACR): graded, sourced, explained. "
         + DISCLAIMER)
-COMMANDS: dict[str, object] = {}  # name -> function, in help order
+COMMANDS: dict[str, Callable[..., Any]] = {}  # name -> function, in help order
 
 
-def command(name: str | None = None):
+def command(name: str | None = None) -> Any:
     """Register a command; the typer app is built in build_app() with only the commands a run needs."""
-    def deco(fn):
+    def deco(fn: Any) -> Any:
         COMMANDS[name or fn.__name__] = fn
         return fn
     return deco
@@ -40,18 +41,18 @@ def build_app(only: str | None = None) -> typer.Typer:
 
 
 
-def _version(value: bool):
+def _version(value: bool) -> Any:
     if value:
         print(f"vascular {__version__}")
         raise typer.Exit()
 
 
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Show the version and exit.")):
+                                       help="Show the version and exit.")) -> Any:
     """Venous-disease guideline recommendations: graded, sourced, explained."""
 
 
-def _kb(guidelines: list[str] | None):
+def _kb(guidelines: list[str] | None) -> Any:
     from .kbcache import load_checked
 
     for g in guidelines or ():
@@ -64,7 +65,7 @@ def _kb(guidelines: list[str] | None):
     return kb
 
 
-def _choice(value: str, valid, option: str) -> str:
+def _choice(value: str, valid: Any, option: str) -> str:
     from .suggest import did_you_mean
 
     if value not in valid:
@@ -172,7 +173,7 @@ def recommend(
           width=_width() if fmt == "table" else None)
 
 
-def _emit(render, *args, width: int | None = None, **kwargs) -> None:
+def _emit(render: Any, *args: Any, width: int | None = None, **kwargs: Any) -> None:
     """Run a renderer on stdout; a reader that goes away (``| head``) ends the run quietly with exit 0."""
     if width is not None:
         kwargs["width"] = width
@@ -195,7 +196,7 @@ def _stdout_gone() -> bool:
         return True
 
 
-def _merge_factors(kb, base, override: list) -> list:
+def _merge_factors(kb: Any, base: Any, override: Any) -> list:
     """The profile document's factors (list or mapping, already validated) with the --factor options on top."""
     from .profile import merge_factors, parse_factors
 
@@ -208,7 +209,7 @@ def _merge_factors(kb, base, override: list) -> list:
     return merge_factors(kb.vocabulary, base, override)
 
 
-def _sources(kb, wanted):
+def _sources(kb: Any, wanted: Any) -> Any:
     if not wanted:
         return None
     valid = sorted({g.body for g in kb.guidelines} | {g.id for g in kb.guidelines})
@@ -230,7 +231,7 @@ def validate(
         None, metavar="[PATHS]...", help="Guideline files or directories (default: the bundled set)."),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(VALIDATE)}."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
-):
+) -> Any:
     """Check guideline files; every problem as file:line:col: CODE message. Exit 0 clean, 1 problems."""
     from .loader import collect, load
     from .render import get
@@ -252,7 +253,7 @@ def list_(
         None, metavar="[DOCUMENT]", help="A document id: list its recommendation ids."),
     guidelines: list[str] | None = _guidelines_option(),
     fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(LIST)}."),
-):
+) -> Any:
     """The loaded guideline documents (body, year, status, counts), or the recommendation ids of one document."""
     from .render import get
 
@@ -269,7 +270,7 @@ def show(
     provenance: bool = typer.Option(False, "--provenance", help="Also the transcription provenance (maintainers)."),
     guidelines: list[str] | None = _guidelines_option(),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(SHOW)}."),
-):
+) -> Any:
     """Everything known about one recommendation: statement, grade, number, section, criteria, certainty."""
     from .render import get
     from .suggest import did_you_mean
@@ -292,7 +293,7 @@ def vocab(
         None, metavar="[KIND]", help="lesion, factor, action, bleeding-risk or severity."),
     guidelines: list[str] | None = _guidelines_option(),
     fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(VOCAB)}."),
-):
+) -> Any:
     """The controlled vocabulary: every term with its definition and aliases, and the implied facts."""
     from .render import get
     from .vocab import KINDS
@@ -307,7 +308,7 @@ def vocab(
 @command("ceap")
 def ceap_cmd(text: str = typer.Argument(..., metavar="STRING", help="A CEAP 2020 string, e.g. 'C6,s Es Ad Pr,o'."),
              fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT",
-                                     help=f"Output format: {names(CEAP)}.")):
+                                     help=f"Output format: {names(CEAP)}.")) -> Any:
     """Parse a CEAP 2020 string and show its parts."""
     from . import ceap
     from .render import get
@@ -321,7 +322,7 @@ def ceap_cmd(text: str = typer.Argument(..., metavar="STRING", help="A CEAP 2020
 
 
 @command()
-def schema():
+def schema() -> Any:
     """Print the JSON Schema of the guideline file format (for editors and check-jsonschema)."""
     import json
 
@@ -330,7 +331,7 @@ def schema():
     print(json.dumps(json_schema(), indent=2))
 
 
-def _click_exceptions():
+def _click_exceptions() -> Any:
     try:
         from typer._click import exceptions
     except ImportError:  # typer versions that use click directly

@@ -67,9 +67,8 @@ def plain_number(key: str, raw: object) -> float | int | None:
     coercion), or None when the full parser must read it (and name the error). The same rule as profile._number
     for these values: a whole number for an integer field, a finite number otherwise, within the range."""
     lo, hi, integer = _PLAIN[key]
-    kind = type(raw)
-    if kind is int:
-        return (raw if integer else float(raw)) if lo <= raw <= hi else None  # type: ignore[operator]
-    if kind is float and not integer and lo <= raw <= hi:  # NaN fails the comparison
-        return raw  # type: ignore[return-value]
+    if type(raw) is int:
+        return (raw if integer else float(raw)) if lo <= raw <= hi else None
+    if type(raw) is float and not integer and lo <= raw <= hi:  # NaN fails the comparison
+        return raw
     return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 from itertools import combinations
+from typing import Any
 
 from .engine import in_range, rank_facts
 from .errors import InputError
@@ -41,7 +42,7 @@ class _Memo:
         self.old: dict = {}
         self.limit = limit
 
-    def get(self, key):
+    def get(self, key: Any) -> Any:
         hit = self.new.get(key)
         if hit is None:
             hit = self.old.get(key)
@@ -49,7 +50,7 @@ class _Memo:
                 self.put(key, hit)
         return hit
 
-    def put(self, key, value):
+    def put(self, key: Any, value: Any) -> Any:
         if len(self.new) >= self.limit:
             self.old, self.new = self.new, {}
         self.new[key] = value
@@ -58,7 +59,8 @@ class _Memo:
 
 
 class MatchIndex:
-    def __init__(self, engine, include_superseded: bool = False, sources=None, include_unverified: bool = False):
+    def __init__(self, engine: Any, include_superseded: bool = False, sources: Any = None,
+                 include_unverified: bool = False) -> None:
         scope = engine.select(include_superseded, sources, include_unverified)
         scope.sort(key=lambda rc: engine.sort_key[rc[0].full_id])
         self.recs = [r for r, _ in scope]
@@ -83,7 +85,7 @@ class MatchIndex:
                       if i < j and engine.conflicting(a, b)]  # the engine's rule, precomputed per pair
         self.conflict_memo = _Memo()
 
-    def _bucket(self, field: str, value):
+    def _bucket(self, field: str, value: Any) -> Any:
         if value is None:
             return None
         memo = self.buckets[field]
@@ -92,7 +94,7 @@ class MatchIndex:
             hit = memo.put(value, tuple(in_range(value, r) for r in self.ranges[field]))
         return hit
 
-    def match(self, p):
+    def match(self, p: Any) -> Any:
         """(applies mask, possible mask, partial mask, entries) for a profile: ``partial`` = possible and partly
         matched; ``entries`` hold the missing facts, expanded by ``missing(entries, partial)`` only when asked."""
         ceap, lesions = (p.ceap.raw if p.ceap is not None else None), p.lesions
@@ -120,7 +122,7 @@ class MatchIndex:
         return self.all & ~false & ~unknown, possible, partial, entries
 
     @staticmethod
-    def missing(entries, possible: int) -> list[tuple[str, int, int]]:
+    def missing(entries: Any, possible: int) -> list[tuple[str, int, int]]:
         """The facts the given (possible) recommendations miss, ranked by engine.rank_facts (the same rule as
         Result.ask_next): [(fact, settles, bears_on)]."""
         masks: dict[str, int] = {}
@@ -158,7 +160,7 @@ class FactorIndex:
 
     MAX_GIVEN = 10  # beyond this many relevant factors the subset walk is skipped (generic evaluation instead)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.wrong: dict[tuple[str, bool], int] = {}
         self.exact: dict[frozenset, int] = {}
         # bit -> names read (a recommendation may have one such criterion)
@@ -168,7 +170,7 @@ class FactorIndex:
         self.positive = 0  # recommendations whose plain factor criterion asks for a 'yes' (an `all` list)
         self.members: list = []
 
-    def add(self, bit: int, c) -> bool:
+    def add(self, bit: int, c: Any) -> bool:
         from .engine import FactorCriterion
 
         if type(c) is not FactorCriterion or c.any or bit in self.names_of:
@@ -187,7 +189,7 @@ class FactorIndex:
         self.members.append((bit, c))
         return True
 
-    def match(self, factors):
+    def match(self, factors: Any) -> Any:
         """An entry like _evaluate's: (false, unknown, None, missing-facts function, true)."""
         wrong = self.wrong
         false = 0
@@ -229,11 +231,11 @@ class FactorIndex:
 class _FactorsOnly:
     __slots__ = ("factors",)
 
-    def __init__(self, factors):
+    def __init__(self, factors: Any) -> None:
         self.factors = factors
 
 
-def _group_key(fields, names, factors, fk):
+def _group_key(fields: Any, names: Any, factors: Any, fk: Any) -> Any:
     """A group memo's key: the profile's values of the fields the group reads (for factors, only the factors its
     criteria read). ``fk`` maps the other fields to their canonical values (numeric ones as threshold buckets)."""
     if names:
@@ -244,7 +246,7 @@ def _group_key(fields, names, factors, fk):
     return tuple([fk[f] for f in fields])
 
 
-def _factor_names(members) -> frozenset:
+def _factor_names(members: Any) -> frozenset:
     """Every factor name read by a group's criteria (any_of alternatives included)."""
     names: set[str] = set()
     todo = [c for _, c in members]
@@ -259,7 +261,7 @@ def _factor_names(members) -> frozenset:
 _intern = sys.intern
 
 
-def _evaluate(members, profile):
+def _evaluate(members: Any, profile: Any) -> Any:
     false = unknown = true = 0
     facts: dict[str, int] = {}
     for bit, criterion in members:
@@ -278,7 +280,7 @@ def _evaluate(members, profile):
     return false, unknown, tuple(facts.items()), None, true
 
 
-def _collect_ranges(when, out) -> None:
+def _collect_ranges(when: Any, out: Any) -> None:
     for k, v in when.items():
         if k in out and v not in out[k]:
             out[k].append(v)
@@ -291,7 +293,7 @@ class ProfileParser:
     """Profile documents -> Profile, memoising each field's parsing (the same rules as profile.build, which it
     calls on every memo miss; a document with any error is re-read by profile.from_mapping for the exact message)."""
 
-    def __init__(self, vocab):
+    def __init__(self, vocab: Any) -> None:
         from . import profile
 
         self.vocab, self.profile = vocab, profile
@@ -309,7 +311,7 @@ class ProfileParser:
                                   + [n for i in imps for n in vocab.implied_factors({i.implies: True})])
         self.lesion_hits = _Memo()  # lesions (canonical, sorted) -> which implications' lesion sets they meet
 
-    def derive(self, factors: dict, lesions, symptom_days):
+    def derive(self, factors: dict, lesions: Any, symptom_days: Any) -> Any:
         """profile.derive_factors (the one rule for implied facts), memoised: (factors, sorted items, implied) or
         None when the facts contradict an implication. derive_factors reads lesions only through each
         implication's lesion set and symptom days only as given or not, so those make the memo key."""
@@ -342,7 +344,7 @@ class ProfileParser:
         merged = dict(sorted({**factors, **hit[0]}.items()))
         return merged, tuple(merged.items()), hit[1]
 
-    def _field(self, name: str, value):
+    def _field(self, name: str, value: Any) -> Any:
         key = tuple(value) if isinstance(value, list) else (
             tuple(sorted(value.items(), key=repr)) if isinstance(value, dict) else value)
         try:
@@ -358,7 +360,7 @@ class ProfileParser:
             self.memos[name].put(key, hit)
         return hit[0]
 
-    def parse(self, doc: dict):
+    def parse(self, doc: dict) -> Any:
         if not doc.keys() <= self.fields:
             return self.profile.from_mapping(self.vocab, doc)
         values: dict = {}
@@ -428,7 +430,7 @@ class RawMatcher:
                            if fields == SMALL), None)
         self.others = [g for g in index.groups if g[0] != SMALL]
 
-    def _canon(self, memo: _Memo, name: str, raw, key):
+    def _canon(self, memo: _Memo, name: str, raw: Any, key: Any) -> Any:
         """The field parsed alone by profile.build (memoised), or None if it is invalid."""
         hit = memo.new.get(key)
         if hit is None:
@@ -441,14 +443,14 @@ class RawMatcher:
                 memo.put(key, hit)
         return None if hit is _INVALID else hit
 
-    def _choice(self, name: str, raw):
+    def _choice(self, name: str, raw: Any) -> Any:
         """A bleeding-risk or severity value: canonical, None when absent, _INVALID when not valid."""
         if raw is None:
             return None
         built = self._canon(self.choice, name, raw, (name, raw)) if type(raw) is str else None
         return _INVALID if built is None else getattr(built, name)
 
-    def match(self, doc: dict):
+    def match(self, doc: dict) -> Any:
         """(applies, possible) masks, or None when the document needs the full path (errors, unusual values)."""
         if not doc.keys() <= self.fields:
             return None
@@ -548,7 +550,7 @@ class RawMatcher:
             unknown |= entry[1]
         return ix.all & ~false & ~unknown, unknown & ~false
 
-    def _profile(self, ceap, lesions, fk, factors, numeric):
+    def _profile(self, ceap: Any, lesions: Any, fk: Any, factors: Any, numeric: Any) -> Any:
         return self.Profile(ceap=ceap, lesions=lesions, factors=dict(sorted(factors.items())),
                             **{name: fk[name] for name in CHOICE}, **numeric)
 

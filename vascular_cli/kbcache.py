@@ -13,6 +13,7 @@ import pickle
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import DataError
@@ -32,7 +33,7 @@ def cache_dir() -> Path:
     return Path(base) / "vascular"
 
 
-def load_cached(paths=None) -> KnowledgeBase:
+def load_cached(paths: Any = None) -> KnowledgeBase:
     files, problems = resolve(paths)
     if problems or os.environ.get("VASCULAR_NO_CACHE"):
         return load(paths)
@@ -76,7 +77,7 @@ def _store(path: Path, kb: KnowledgeBase) -> None:
         pass
 
 
-def load_checked(paths=None) -> KnowledgeBase:
+def load_checked(paths: Any = None) -> KnowledgeBase:
     """The knowledge base for ``recommend`` & co.: refuses invalid guideline data (DataError, exit 1)."""
     kb = load_cached(paths)
     if kb.errors:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from .model import GradeCode, GradingSystem, Guideline, Problem, Recommendation, Term
 from .paths import bundled_dir
@@ -25,7 +26,7 @@ class SourceFile:
 
     __slots__ = ("path", "sha256", "tree", "kind")
 
-    def __init__(self, path: str, sha256: str, tree=None, kind: str | None = None):
+    def __init__(self, path: str, sha256: str, tree: Any = None, kind: str | None = None) -> None:
         self.path, self.sha256, self.tree, self.kind = path, sha256, tree, kind  # kind: guideline|vocabulary|grading
 
 
@@ -50,7 +51,7 @@ class KnowledgeBase:
         return next((g for g in self.guidelines if g.id == gid), None)
 
 
-def collect(paths) -> tuple[list[Path], list[Problem]]:
+def collect(paths: Any) -> tuple[list[Path], list[Problem]]:
     """Expand directories (their *.yaml / *.yml files, sorted) and check that each path exists."""
     files: list[Path] = []
     problems: list[Problem] = []
@@ -96,14 +97,14 @@ def read_file(path: Path, display: str | None = None, data: bytes | None = None)
     return src, []
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path | str) -> bytes:
     from .limits import MAX_BYTES
 
     with open(path, "rb") as f:
         return f.read(MAX_BYTES + 1)
 
 
-def _structural(src: SourceFile, spec, value=None, path="", where=None) -> list[Problem]:
+def _structural(src: SourceFile, spec: Any, value: Any = None, path: Any = "", where: Any = None) -> list[Problem]:
     from . import schema
     from .yamlio import Mark
 
@@ -113,7 +114,7 @@ def _structural(src: SourceFile, spec, value=None, path="", where=None) -> list[
     return [Problem(src.path, m.line, m.col, code, msg) for code, msg, m in out]
 
 
-def resolve(paths=None) -> tuple[list[tuple[Path, str]], list[Problem]]:
+def resolve(paths: Any = None) -> tuple[list[tuple[Path, str]], list[Problem]]:
     """The files a load reads, as (path, display name): the given files/directories (the bundled set when
     ``paths`` is None) plus the bundled vocabulary/grading unless the set brings its own ``vocabulary.yaml`` /
     ``grading.yaml``. Other vocabulary files extend the vocabulary."""
@@ -124,7 +125,7 @@ def resolve(paths=None) -> tuple[list[tuple[Path, str]], list[Problem]]:
     return [(f, f"<bundled>/{f.name}") for f in extra] + [(f, _display(f)) for f in files], problems
 
 
-def load(paths=None, preread: dict | None = None) -> KnowledgeBase:
+def load(paths: Any = None, preread: dict | None = None) -> KnowledgeBase:
     """Load the bundled knowledge base (``paths=None``) or the given files/directories, collecting every problem."""
     files, problems = resolve(paths)
     sources: list[SourceFile] = []
@@ -148,7 +149,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
     implications: list = []
 
     for src in sources:
-        spec = {"vocabulary": schema.VOCABULARY_FILE, "grading": schema.GRADING_FILE}.get(src.kind)
+        spec = {"vocabulary": schema.VOCABULARY_FILE, "grading": schema.GRADING_FILE}.get(src.kind or "")
         if spec is not None:
             probs = _structural(src, spec)
             problems += probs
@@ -177,7 +178,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
     return kb
 
 
-def _read_vocabulary(src, terms, term_where, problems) -> None:
+def _read_vocabulary(src: Any, terms: Any, term_where: Any, problems: Any) -> None:
     from .yamlio import key_mark
 
     for kind, table in src.tree["vocabulary"].items():
@@ -194,7 +195,7 @@ def _read_vocabulary(src, terms, term_where, problems) -> None:
             term_where[kind, name] = f"{src.path}:{m.line}"
 
 
-def _read_implications(src) -> list:
+def _read_implications(src: Any) -> list:
     from .model import Implication
 
     out = []
@@ -205,7 +206,7 @@ def _read_implications(src) -> list:
     return out
 
 
-def _read_grading(src, grading, problems) -> None:
+def _read_grading(src: Any, grading: Any, problems: Any) -> None:
     from .yamlio import key_mark
 
     for gid, g in src.tree["grading"].items():
@@ -214,7 +215,7 @@ def _read_grading(src, grading, problems) -> None:
             problems.append(Problem(src.path, m.line, m.col, "VG008", f"grading system {gid!r} defined twice"))
             continue
 
-        def codes(table):
+        def codes(table: Any) -> Any:
             return {str(c): GradeCode(str(c), v["label"], v["meaning"], v.get("common"), v.get("direction"),
                                       tuple(v.get("ratings") or ())) for c, v in (table or {}).items()}
 
@@ -224,7 +225,7 @@ def _read_grading(src, grading, problems) -> None:
                                      (rating["min"], rating["max"]) if rating else None)
 
 
-def _read_guideline(src: SourceFile, problems: list[Problem]):
+def _read_guideline(src: SourceFile, problems: list[Problem]) -> Any:
     from . import schema
     from .yamlio import value_mark
 
@@ -267,7 +268,7 @@ def _read_guideline(src: SourceFile, problems: list[Problem]):
     return src, g, recs
 
 
-def plain(v):
+def plain(v: Any) -> Any:
     """YMap/YSeq -> plain dict/list (for the model and the cache)."""
     if isinstance(v, dict):
         return {k: plain(x) for k, x in v.items()}

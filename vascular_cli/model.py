@@ -89,7 +89,7 @@ class GradingSystem(NamedTuple):
         """The grade exactly as the body publishes it, e.g. 'Grade 1, Level C' or 'Class IIa, Level B'."""
         if strength is None and evidence is None:
             return self.ungraded
-        if strength in self.strength and not self.evidence:  # category systems (ACR)
+        if strength is not None and strength in self.strength and not self.evidence:  # category systems (ACR)
             text = self.strength[strength].label
         else:
             text = self.display.format(strength=strength or "-", evidence=evidence or "-")
@@ -237,7 +237,7 @@ class Finding(NamedTuple):
     positive: bool = True  # the criterion asks for something present (not only for an absence)
 
     def to_json(self) -> dict:
-        d = {"criterion": self.criterion, "requires": self.requires, "profile": self.profile}
+        d: dict[str, Any] = {"criterion": self.criterion, "requires": self.requires, "profile": self.profile}
         if self.missing:
             d["missing"] = list(self.missing)
         return d

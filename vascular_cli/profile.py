@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from . import ceap as ceap_parser
 from . import fields
@@ -38,7 +39,7 @@ def parse_factor(text: str, vocab: Vocabulary, field: str = "factors") -> tuple[
     return canon, value
 
 
-def _yes_no(val, field: str, text) -> bool:
+def _yes_no(val: Any, field: str, text: Any) -> bool:
     if isinstance(val, bool):
         return val
     if isinstance(val, str) and val.strip().lower() in YES:
@@ -46,7 +47,7 @@ def _yes_no(val, field: str, text) -> bool:
     raise InputError(f"{text!r} has value {val!r} (valid: yes, no)", field=field, value=val, valid=("yes", "no"))
 
 
-def _term(vocab: Vocabulary, kind: str, word, field: str) -> str:
+def _term(vocab: Vocabulary, kind: str, word: Any, field: str) -> str:
     if not isinstance(word, str):
         raise InputError(f"expected a {kind} name, got {word!r}", field=field, value=word, kind=kind)
     canon = vocab.resolve(kind, word.strip())
@@ -57,7 +58,7 @@ def _term(vocab: Vocabulary, kind: str, word, field: str) -> str:
     return canon
 
 
-def _number(value, name: str, integer: bool = False):
+def _number(value: Any, name: str, integer: bool = False) -> Any:
     lo, hi = RANGES[name]
     shown = value
     whole = "a whole number" if integer else "a number"
@@ -79,7 +80,7 @@ def _number(value, name: str, integer: bool = False):
     return int(value) if integer else float(value)
 
 
-def parse_factors(vocab: Vocabulary, factors) -> dict[str, bool]:
+def parse_factors(vocab: Vocabulary, factors: Any) -> dict[str, bool]:
     """The ``factors`` value of a profile (a list of NAME, NAME=yes|no or a mapping NAME: yes/no/true/false) ->
     {canonical name: value}, as given (nothing implied yet)."""
     if isinstance(factors, dict):
@@ -100,7 +101,7 @@ def parse_factors(vocab: Vocabulary, factors) -> dict[str, bool]:
     return fac
 
 
-def merge_factors(vocab: Vocabulary, base, override) -> list[str]:
+def merge_factors(vocab: Vocabulary, base: Any, override: Any) -> list[str]:
     """Two ``factors`` values merged, ``override`` winning for a factor both name (front ends: defaults and a
     document, a document and options). Raises InputError for an invalid value."""
     merged = {**parse_factors(vocab, base), **parse_factors(vocab, override)}
@@ -108,7 +109,7 @@ def merge_factors(vocab: Vocabulary, base, override) -> list[str]:
 
 
 def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tuple[str, ...] | None,
-                   symptom_days, closed: bool = False) -> tuple[dict[str, bool], tuple[tuple[str, str], ...]]:
+                   symptom_days: Any, closed: bool = False) -> tuple[dict[str, bool], tuple[tuple[str, str], ...]]:
     """The factors a profile states plus what they imply: the vocabulary's broader/excludes closure and its
     declared implications (definitional only, each with its reason). Returns (factors, ((fact, reason), ...)).
     One rule for every path (profile.build and the batch fast path; ``closed``: the given factors are already
@@ -139,7 +140,7 @@ def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tupl
     return dict(sorted(fac.items())), tuple(sorted(implied))
 
 
-def build(vocab: Vocabulary, *, prefix: str = "", **values) -> Profile:
+def build(vocab: Vocabulary, *, prefix: str = "", **values: Any) -> Profile:
     """Validate and normalise raw values (from a document or a front end's options), keyed by document key
     (fields.KEYS). Errors are InputError with the field (document key), the value and the valid values;
     ``prefix`` locates them (e.g. 'profile.yaml: ')."""
@@ -177,7 +178,7 @@ def _build(vocab: Vocabulary, values: dict) -> Profile:
         elif f.kind == "factors":
             fac = parse_factors(vocab, raw)
         elif f.kind == "choice":
-            out[f.attr] = _term(vocab, f.vocab, raw, f.key)
+            out[f.attr] = _term(vocab, f.vocab or "", raw, f.key)
         elif f.kind == "number":
             out[f.attr] = _number(raw, f.key, f.integer)
         elif f.kind == "id":
@@ -196,7 +197,7 @@ def _build(vocab: Vocabulary, values: dict) -> Profile:
     return Profile(**out)
 
 
-def from_mapping(vocab: Vocabulary, doc, prefix: str = "") -> Profile:
+def from_mapping(vocab: Vocabulary, doc: Any, prefix: str = "") -> Profile:
     """A profile document (already parsed) -> Profile. Unknown keys are an error, not ignored."""
     if not isinstance(doc, dict):
         kind = "a list" if isinstance(doc, list) else type(doc).__name__

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .fields import CHOICE, NUMERIC
 from .model import CERTAINTY
@@ -181,14 +182,14 @@ GRADING_FILE = Map(required=("schema_version", "grading"), fields={
 
 
 # ----------------------------------------------------------------------------------------------------------------
-def _type_name(v) -> str:
+def _type_name(v: Any) -> str:
     if v is None:
         return "null"
     return {bool: "boolean", int: "integer", float: "number", str: "string", YMap: "mapping", YSeq: "list",
             dict: "mapping", list: "list"}.get(type(v), type(v).__name__)
 
 
-def check(value, spec: Spec, where, path: str, out: list) -> None:
+def check(value: Any, spec: Spec, where: Any, path: str, out: list) -> None:
     """Append ``(code, message, Mark)`` for every structural problem of ``value`` against ``spec``.
 
     ``where`` is a callable returning the Mark of ``value``.
@@ -280,6 +281,7 @@ def json_schema(spec: Spec | None = None) -> dict:
 
 
 def _js(spec: Spec) -> dict:
+    d: dict[str, Any]
     if isinstance(spec, OneOf):
         d = {"oneOf": [_js(s) for s in (spec.seq, spec.map, spec.scalar) if s is not None]}
     elif isinstance(spec, Str):

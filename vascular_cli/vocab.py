@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .model import Implication, Term
 
@@ -20,7 +20,7 @@ class Vocabulary(NamedTuple):
     folded: Mapping[str, Mapping[str, str]] = {}  # kind -> lower-cased name or alias -> name
 
     @classmethod
-    def build(cls, terms: Mapping[str, Mapping[str, Term]], implications=()) -> Vocabulary:
+    def build(cls, terms: Mapping[str, Mapping[str, Term]], implications: Any = ()) -> Vocabulary:
         aliases = {k: {a: t.name for t in terms.get(k, {}).values() for a in t.aliases} for k in KINDS}
         leaves: dict[str, dict[str, frozenset]] = {}
         for kind in KINDS:
@@ -68,7 +68,7 @@ class Vocabulary(NamedTuple):
         choices = list(self.terms.get(kind, {})) + list(self.aliases.get(kind, {}))
         return f"unknown {kind} {word!r}{did_you_mean(word, choices)}"
 
-    def implied_factors(self, given: Mapping[str, bool], start=None) -> dict[str, bool]:
+    def implied_factors(self, given: Mapping[str, bool], start: Any = None) -> dict[str, bool]:
         """What yes/no factors imply: a 'yes' implies 'yes' for its broader terms and 'no' for the factors it
         excludes; a 'no' implies 'no' for its narrower terms. Returns the implied values only; raises ValueError
         when values contradict each other. ``start``: propagate only from these names (the others are known to
@@ -95,7 +95,7 @@ class Vocabulary(NamedTuple):
                                      "is given or implied")
         return {k: v for k, v in values.items() if k not in given}
 
-    def expand(self, kind: str, names) -> frozenset:
+    def expand(self, kind: str, names: Any) -> frozenset:
         """All terms covered by ``names`` (each with its narrower terms)."""
         table = self.leaves.get(kind, {})
         out: set[str] = set()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -52,19 +53,24 @@ class YMap(dict):
     """A mapping that remembers the position of itself, of each key and of each value."""
 
     __slots__ = ("mark", "key_marks", "value_marks")
+    mark: Mark
+    key_marks: dict[str, Mark]
+    value_marks: dict[str, Mark]
 
 
 class YSeq(list):
     """A sequence that remembers the position of itself and of each item."""
 
     __slots__ = ("mark", "item_marks")
+    mark: Mark
+    item_marks: list[Mark]
 
 
 def key_mark(m: YMap, key: str) -> Mark:
     return m.key_marks.get(key, m.mark)
 
 
-def value_mark(container, key) -> Mark:
+def value_mark(container: Any, key: Any) -> Mark:
     """Position of ``container[key]`` (a key of a YMap or an index of a YSeq)."""
     if isinstance(container, YMap):
         return container.value_marks.get(key, container.mark)
@@ -96,12 +102,12 @@ def decode(data: bytes) -> str:
     return text
 
 
-def _mark(ev) -> Mark:
+def _mark(ev: Any) -> Mark:
     m = ev.start_mark
     return Mark(m.line + 1, m.column + 1)
 
 
-def _scalar(ev):
+def _scalar(ev: Any) -> Any:
     tag = ev.tag
     if tag is not None and tag not in _CORE_TAGS:
         raise YAMLProblem("VG001", f"YAML tag {tag!r} is not allowed (only plain YAML data)", *_pos(ev))
@@ -128,12 +134,12 @@ def _scalar(ev):
     return value
 
 
-def _pos(ev) -> tuple[int, int]:
+def _pos(ev: Any) -> tuple[int, int]:
     m = _mark(ev)
     return m.line, m.col
 
 
-def loads(text: str):
+def loads(text: str) -> Any:
     """Parse one YAML document into YMap/YSeq/scalars. Raises YAMLProblem."""
     try:
         return _loads(text, _Loader)
@@ -145,7 +151,7 @@ def loads(text: str):
         raise
 
 
-def _loads(text: str, loader):
+def _loads(text: str, loader: Any) -> Any:
     stack: list = []  # [container, pending_key, pending_key_mark]
     anchors: dict[str, tuple[object, int]] = {}
     sizes: list[int] = []  # node counts of the open containers, for alias accounting
@@ -153,7 +159,7 @@ def _loads(text: str, loader):
     docs = 0
     total = 0
 
-    def add(value, mark: Mark, count: int, ev):
+    def add(value: Any, mark: Mark, count: int, ev: Any) -> Any:
         nonlocal root, total
         total += count
         if total > MAX_NODES:
@@ -199,6 +205,7 @@ def _loads(text: str, loader):
                 if len(stack) >= MAX_DEPTH:
                     raise YAMLProblem("VG001", f"nesting deeper than {MAX_DEPTH} levels", *_pos(ev))
                 mark = _mark(ev)
+                c: YMap | YSeq
                 if kind is yaml.MappingStartEvent:
                     c = YMap()
                     c.key_marks, c.value_marks = {}, {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 # format name -> "module:function"
 RECOMMEND = {
@@ -30,6 +31,6 @@ def names(registry: dict) -> str:
     return ", ".join(keys[:-1]) + " or " + keys[-1] if len(keys) > 1 else keys[0]
 
 
-def get(registry: dict, name: str):
+def get(registry: dict, name: str) -> Any:
     module, func = registry[name].split(":")
     return getattr(importlib.import_module(f"{__name__}.{module}"), func)

@@ -23,12 +23,12 @@ COMMON_NOTE = ("'common' is a tool convention for ordering (strong > conditional
                "the native grade is authoritative and no source defines a mapping between systems.")
 
 
-def clean(text) -> str:
+def clean(text: Any) -> str:
     """Text from guideline files with control characters (ANSI escapes...) removed, for any output."""
     return _CONTROL.sub("", str(text)) if text is not None else ""
 
 
-def md(text) -> str:
+def md(text: Any) -> str:
     """Escape text for Markdown (tables included)."""
     s = clean(text).replace("\\", "\\\\")
     for ch in "`*_[]<>|#!~":
@@ -36,7 +36,7 @@ def md(text) -> str:
     return s.replace("\n", " ")
 
 
-def grade(kb, rec) -> dict:
+def grade(kb: Any, rec: Any) -> dict:
     system = kb.grading.get(rec.guideline.grading)
     code = system.strength.get(rec.strength) if system and rec.strength else None
     ev = system.evidence.get(rec.evidence) if system and rec.evidence else None
@@ -48,7 +48,7 @@ def grade(kb, rec) -> dict:
     }
 
 
-def number(rec) -> str:
+def number(rec: Any) -> str:
     label = rec.number or "(no number)"
     return label if rec.number_verified else f"{label} (unverified)"
 
@@ -79,22 +79,22 @@ def sections(result: Any) -> Sections:
     )
 
 
-def missing_json(m) -> list[dict]:
+def missing_json(m: Any) -> list[dict]:
     return [{"fact": f, "option": supply(f)} for f in m.missing]
 
 
-def provenance_json(r) -> dict:
+def provenance_json(r: Any) -> dict:
     """Maintainer-facing fields: where the transcription came from and what is uncertain about it."""
     return {"source": r.source, "source_reliability": r.source_reliability, "number_basis": r.number_basis,
             "uncertain": r.uncertain, "note": r.note, "provenance": r.provenance}
 
 
-def guideline_json(g) -> dict:
+def guideline_json(g: Any) -> dict:
     return {"id": g.id, "body": g.body, "year": g.year, "title": g.title, "citation": g.citation, "doi": g.doi,
             "pmid": g.pmid, "url": g.url, "status": g.status}
 
 
-def rec_json(kb, r) -> dict:
+def rec_json(kb: Any, r: Any) -> dict:
     """Everything about one recommendation except its match (also ``vascular show --format json``)."""
     gr = grade(kb, r)
     return {
@@ -110,7 +110,7 @@ def rec_json(kb, r) -> dict:
     }
 
 
-def match_json(kb, m) -> dict:
+def match_json(kb: Any, m: Any) -> dict:
     d = rec_json(kb, m.rec)
     head = {"id": d.pop("id"), "status": m.status, "possible_kind": m.possible_kind}
     return head | d | {
@@ -121,7 +121,7 @@ def match_json(kb, m) -> dict:
     }
 
 
-def summary(result) -> dict:
+def summary(result: Any) -> dict:
     s = sections(result)
     return {"applies": len(s.applies), "possible": len(s.partly) + len(s.unassessed), "partly_matched": len(s.partly),
             "unassessed": len(s.unassessed), "not_applicable": len(s.not_applicable),
@@ -129,7 +129,7 @@ def summary(result) -> dict:
             "unverified": len(s.unverified), "unverified_left_out": result.unverified_left_out}
 
 
-def header(kb, result, include_all: bool = True) -> dict:
+def header(kb: Any, result: Any, include_all: bool = True) -> dict:
     """The JSON answer (``vascular.recommend/2``): every evaluated recommendation with its status, whatever the
     options (``include_all`` is accepted for the renderers' common signature)."""
     return {
@@ -149,7 +149,7 @@ def header(kb, result, include_all: bool = True) -> dict:
     }
 
 
-def profile_line(p) -> str:
+def profile_line(p: Any) -> str:
     bits = []
     if p.ceap:
         bits.append(f"CEAP {p.ceap.basic}")

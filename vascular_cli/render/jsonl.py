@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .common import header
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def render(kb, result, out, *, include_all: bool = False, explain: bool = False, detail: bool = False) -> None:
+def render(kb: Any, result: Any, out: Any, *, include_all: bool = False, explain: bool = False,
+           detail: bool = False) -> None:
     doc = header(kb, result)
     items = doc.pop("recommendations")
     doc["schema"] = "vascular.recommend.jsonl/2"
