@@ -83,3 +83,26 @@ def test_cache_key_covers_every_module_whose_output_it_stores():
         imported |= {f"{n.module}.py" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1
                      and n.module}
     assert imported - {"errors.py", "profile.py", "index.py"} <= set(CACHED_MODULES) | {"errors.py"}
+
+
+def test_a_field_declared_once_reaches_every_layer(kb):
+    """pregnancy_trimester was added as one fields.py entry (+ the Profile attribute and the CLI parameter): the
+    parser, the criteria compiler, the schema, the batch index and the CLI all know it."""
+    import json
+
+    from conftest import cli
+    from vascular_cli.engine import compile_criteria
+    from vascular_cli.fields import BY_KEY, SMALL
+    from vascular_cli.schema import json_schema
+
+    f = BY_KEY["pregnancy_trimester"]
+    assert f.key in SMALL
+    crit = compile_criteria({"pregnancy_trimester": {"min": 2}}, kb.vocabulary)[0]
+    assert crit.requires == "pregnancy trimester >= 2"
+    assert "pregnancy_trimester" in json.dumps(json_schema())
+    doc = json.loads(cli("recommend", "--pregnancy-trimester", "2", "-f", "json").out)
+    assert doc["profile"]["pregnancy_trimester"] == 2
+    assert cli("recommend", "--pregnancy-trimester", "4").err.strip() == \
+        "vascular: error: --pregnancy-trimester: 4 is outside the valid range 1-3"
+    line = json.loads(cli("recommend", "--profiles", "-", stdin=b'{"pregnancy_trimester": 0}\n').out)
+    assert line["error"] == "pregnancy_trimester: 0 is outside the valid range 1-3"

@@ -93,7 +93,7 @@ def test_source_filter_names_valid_choices():
     (b"ceap: [C6\n", "profile.yaml:2:1: YAML syntax error"),
     (b"ceap: !!python/object:os.system C6\n", "profile.yaml:1:7: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
     (b"ceap: C6\nlesions: chronic-occlusion\n", "profile.yaml: unknown profile key 'lesions' (did you mean 'lesion'?)"),
-    (b"- C6\n", "profile.yaml: profile must be a mapping of id, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure, got a list"),
+    (b"- C6\n", "profile.yaml: profile must be a mapping of id, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure, pregnancy_trimester, got a list"),
     (b"", "profile.yaml: the profile is empty"),
     (b"\xff\xfe", "profile.yaml:1:1: invalid UTF-8 byte 0xff"),
     (b"{\"ceap\": \"C6\",}", "profile.yaml:1:15: invalid JSON: Expecting property name enclosed in double quotes"),

@@ -49,7 +49,8 @@ def validate(paths: Any = None) -> list:
 
 def make_profile(kb: Any, **values: Any) -> Any:
     """Build a profile from keyword values (ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi,
-    ankle_pressure, toe_pressure, id). Raises InputError naming any bad value."""
+    ankle_pressure, toe_pressure, pregnancy_trimester, id: the keys of fields.FIELDS). Raises InputError naming
+    any bad value."""
     from . import profile
 
     return profile.build(kb.vocabulary, **values)

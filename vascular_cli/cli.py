@@ -109,6 +109,7 @@ def recommend(
     abi: str | None = _field("abi"),
     ankle_pressure: str | None = _field("ankle_pressure"),
     toe_pressure: str | None = _field("toe_pressure"),
+    pregnancy_trimester: str | None = _field("pregnancy_trimester"),
     profile: str | None = typer.Option(
         None, "--profile", metavar="FILE|-",
         help="Profile document (YAML or JSON), or - for stdin; options override it."),
@@ -137,7 +138,7 @@ def recommend(
 
     given = dict(ceap=ceap, lesion=lesion or None, bleeding_risk=bleeding_risk, severity=severity,
                  symptom_days=symptom_days, factors=factor or None, abi=abi, ankle_pressure=ankle_pressure,
-                 toe_pressure=toe_pressure)
+                 toe_pressure=toe_pressure, pregnancy_trimester=pregnancy_trimester)
     flags = {k: v for k, v in given.items() if v is not None}  # profile values given as options
     kb = _kb(guidelines)
     engine = Engine(kb)

@@ -47,6 +47,8 @@ FIELDS: tuple[Field, ...] = (
           "Ankle systolic pressure, mm Hg.", range=(0.0, 400.0), unit=" mm Hg", small=True),
     Field("toe_pressure", "toe_pressure", "number", "toe pressure", "--toe-pressure", "MMHG",
           "Toe pressure, mm Hg.", range=(0.0, 400.0), unit=" mm Hg", small=True),
+    Field("pregnancy_trimester", "pregnancy_trimester", "number", "pregnancy trimester", "--pregnancy-trimester",
+          "1|2|3", "Trimester of a current pregnancy (1-3).", range=(1, 3), integer=True, small=True),
 )
 
 BY_KEY = {f.key: f for f in FIELDS}

@@ -199,6 +199,7 @@ class Profile(NamedTuple):
     abi: float | None = None
     ankle_pressure: float | None = None
     toe_pressure: float | None = None
+    pregnancy_trimester: int | None = None
     id: str | None = None
     implied: tuple[tuple[str, str], ...] = ()  # (factor, reason) set to yes by a vocabulary implication
 
