@@ -91,6 +91,7 @@ def test_a_field_declared_once_reaches_every_layer(kb):
     import json
 
     from conftest import cli
+
     from vascular_cli.engine import compile_criteria
     from vascular_cli.fields import BY_KEY, SMALL
     from vascular_cli.schema import json_schema

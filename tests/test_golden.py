@@ -25,6 +25,8 @@ CASES = {
                                "--severity", "severe", "--explain", "--detail"], WIDE),
     "c6-unverified.txt": (["recommend", "--ceap", "C6", "--lesion", "chronic-occlusion", "--include-unverified",
                            "--source", "CIRSE", "--source", "ESVS"], NARROW),
+    "conflict-narrow.txt": (["recommend", "--ceap", "C6", "--lesion", "nivl", "--severity", "mild"], NARROW),
+    "conflict.md": (["recommend", "--ceap", "C6", "--lesion", "nivl", "--severity", "mild", "-f", "markdown"], {}),
     "c6-chronic-occlusion.md": (["recommend", "--ceap", "C6", "--lesion", "chronic-occlusion", "-f", "markdown"], {}),
     "calf-dvt-explain.txt": (["recommend", "--lesion", "calf-dvt", "--factor", "malignancy", "--explain",
                               "--source", "ESVS"], WIDE),

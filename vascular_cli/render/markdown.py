@@ -8,6 +8,7 @@ from typing import Any, TextIO
 from .. import DISCLAIMER
 from .answer import (
     UNVERIFIED_LEGEND,
+    action_label,
     ask_next_lines,
     certainty_words,
     cite,
@@ -36,10 +37,12 @@ def render(kb: Any, result: Any, out: TextIO, *, include_all: bool = False, expl
         w(f"**{NOTHING}**\n\n")
     pairs = conflict_pairs(result)
     if pairs:
-        w(f"## Conflicts ({len(pairs)}): same action, opposite directions; not resolved by the tool\n\n")
+        w(f"## Conflicts ({len(pairs)}): same or related action, opposite directions; not resolved by the tool\n\n")
         for a, b in pairs:
-            w(f"- **for:** {md(cite(kb, a.rec))} `{md(a.rec.full_id)}` **vs AGAINST:** {md(cite(kb, b.rec))} "
-              f"`{md(b.rec.full_id)}`\n")
+            actions = action_label(a.rec.action) + (f" / {action_label(b.rec.action)}"
+                                                    if b.rec.action != a.rec.action else "")
+            w(f"- {md(actions)}: **for:** {md(cite(kb, a.rec))} `{md(a.rec.full_id)}` **vs AGAINST:** "
+              f"{md(cite(kb, b.rec))} `{md(b.rec.full_id)}`\n")
         w("\n")
     full_explain = explain and include_all
     _section(w, kb, "Applies", s.applies, detail, explain)

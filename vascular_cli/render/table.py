@@ -14,6 +14,7 @@ from .answer import (
     UNVERIFIED_LEGEND,
     UNVERIFIED_MARK,
     Group,
+    action_label,
     ask_next_lines,
     certainty_words,
     cite,
@@ -94,11 +95,14 @@ def render(kb: Any, result: Any, out: TextIO, *, include_all: bool = False, expl
     pairs = conflict_pairs(result)
     if pairs:
         w.line()
-        w.line(f"CONFLICTS ({len(pairs)}) - same action, opposite directions; the tool does not resolve them",
-               "bold magenta", hang=2)
+        w.line(f"CONFLICTS ({len(pairs)}) - same or related action, opposite directions; "
+               "the tool does not resolve them", "bold magenta", hang=2)
         for a, b in pairs:
-            w.line(f"{cite(kb, a.rec)} [{a.rec.full_id}] for", indent=2, hang=4)
-            w.line(f"vs {cite(kb, b.rec)} [{b.rec.full_id}] AGAINST", "red", indent=4, hang=4)
+            actions = action_label(a.rec.action) + (f" / {action_label(b.rec.action)}"
+                                                    if b.rec.action != a.rec.action else "")
+            w.line(actions, "bold", indent=2, hang=4)
+            w.line(f"for: {cite(kb, a.rec)} [{a.rec.full_id}]", indent=4, hang=4)
+            w.line(f"AGAINST: {cite(kb, b.rec)} [{b.rec.full_id}]", "red", indent=4, hang=4)
 
     full_explain = explain and include_all
     _section(w, kb, "APPLIES", s.applies, "bold green", detail, explain)
