@@ -117,3 +117,7 @@ def test_batch_progress_ends_at_100_percent(monkeypatch, capsys):
 def test_help_short_option():
     assert cli("recommend", "-h").code == 0 and "--include-unverified" in cli("recommend", "-h").out
     assert "<str>" not in cli("recommend", "--help").out and "<list" not in cli("recommend", "--help").out
+
+
+def test_show_accepts_an_items_alias():
+    assert cli("show", "ESVS2021-R34").out == cli("show", "esvs-2021-vt/R34").out

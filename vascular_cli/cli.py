@@ -279,7 +279,8 @@ def show(
     fmt = _choice(fmt, list(SHOW), "--format")
     kb = _kb(guidelines)
     by_id = {r.full_id: r for r in kb.recommendations}
-    r = by_id.get(rec_id)
+    aliases = {r.alias.lower(): r for r in kb.recommendations if r.alias}
+    r = by_id.get(rec_id) or aliases.get(rec_id.lower())
     if r is None:
         doc = rec_id.partition("/")[0]
         where = (f"'vascular list {doc}' lists its ids" if any(g.id == doc for g in kb.guidelines)

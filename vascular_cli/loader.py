@@ -262,7 +262,7 @@ def _read_guideline(src: SourceFile, problems: list[Problem]) -> Any:
             number_basis=item.get("number_basis"), wording=item.get("wording"), rating=item.get("rating"),
             rrl=item.get("rrl"), grade_conflict=plain(item.get("grade_conflict")), uncertain=item.get("uncertain"),
             source=item.get("source"), source_reliability=item.get("source_reliability"), note=item.get("note"),
-            provenance=item.get("provenance"),
+            provenance=item.get("provenance"), alias=item.get("alias"),
             examples={k: tuple(plain(v)) for k, v in (item.get("examples") or {}).items()},
         )))
     return src, g, recs

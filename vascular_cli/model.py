@@ -144,6 +144,7 @@ class Recommendation(NamedTuple):
     note: str | None = None
     provenance: str | None = None  # maintainers only (source keys, page ids, extraction notes); never in recommend
     examples: Mapping[str, tuple] = {}
+    alias: str | None = None  # another id the item is known by (e.g. the dossier's ESVS2021-R5); `show` accepts it
 
     @property
     def full_id(self) -> str:

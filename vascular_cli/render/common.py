@@ -86,7 +86,7 @@ def missing_json(m: Any) -> list[dict]:
 def provenance_json(r: Any) -> dict:
     """Maintainer-facing fields: where the transcription came from and what is uncertain about it."""
     return {"source": r.source, "source_reliability": r.source_reliability, "number_basis": r.number_basis,
-            "uncertain": r.uncertain, "note": r.note, "provenance": r.provenance}
+            "uncertain": r.uncertain, "note": r.note, "provenance": r.provenance, "alias": r.alias}
 
 
 def guideline_json(g: Any) -> dict:

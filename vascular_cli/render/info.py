@@ -95,7 +95,7 @@ def show_text(kb: Any, r: Any, out: TextIO, provenance: bool = False, width: int
     if r.grade_conflict:
         lines.append(("disputed", json.dumps(plain(r.grade_conflict), ensure_ascii=False)))
     if provenance:
-        for key in ("source", "source_reliability", "number_basis", "uncertain", "note", "provenance"):
+        for key in ("alias", "source", "source_reliability", "number_basis", "uncertain", "note", "provenance"):
             lines.append((key.replace("_", " "), getattr(r, key) or "-"))
     else:
         lines.append(("", "Transcription provenance: vascular show --provenance " + r.full_id))
