@@ -117,3 +117,13 @@ def test_memo_is_bounded():
     for i in range(100):
         m.put(i, i)
     assert len(m.new) <= 4 and len(m.old) <= 4 and m.get(99) == 99 and m.get(0) is None
+
+
+def test_a_contradicted_implication_gives_the_full_parsers_error_on_the_fast_path():
+    doc = {"lesion": ["acute-iliofemoral-dvt"], "symptom_days": 4, "factors": {"symptomatic": False}}
+    try:
+        from_mapping(KB.vocabulary, doc)
+    except vascular_cli.InputError as e:
+        want = str(e)
+    assert isinstance(FAST.raw.match(doc), vascular_cli.InputError)
+    assert FAST.fragment(doc) == FULL.fragment(doc) == (False, '"status":"error","error":' + json.dumps(want))

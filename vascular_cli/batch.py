@@ -60,6 +60,8 @@ class BatchEvaluator:
             doc = {**self.defaults, **doc}
         ix = self.index
         fast = self.raw.match(doc) if self.raw is not None else None
+        if isinstance(fast, InputError):
+            return False, '"status":"error","error":' + _dumps(str(fast))
         if fast is not None:
             applies, possible = fast
         else:

@@ -334,11 +334,11 @@ class ProfileParser:
                 base = dict(relevant)
                 final, implied = self.profile.derive_factors(self.vocab, base, lesions, symptom_days, closed=True)
                 hit = ({k: v for k, v in final.items() if k not in base}, implied)
-            except InputError:
-                hit = _INVALID
+            except InputError as e:
+                hit = e  # the facts contradict an implication (the same error profile.build raises)
             self.derived.put(key, hit)
-        if hit is _INVALID:
-            return None
+        if isinstance(hit, InputError):
+            return hit
         if not hit[0]:
             return factors, items, ()
         merged = dict(sorted({**factors, **hit[0]}.items()))
@@ -404,7 +404,7 @@ class ProfileParser:
         from .model import Profile
 
         derived = self.derive(factors, values.get("lesions"), values.get("symptom_days"))
-        if derived is None:
+        if isinstance(derived, InputError):
             return self.profile.from_mapping(self.vocab, doc)
         implied = tuple(sorted(implied_by_factors + derived[2]))
         return Profile(factors=derived[0], id=None if ident is None else str(ident), implied=implied, **values)
@@ -451,7 +451,8 @@ class RawMatcher:
         return _INVALID if built is None else getattr(built, name)
 
     def match(self, doc: dict) -> Any:
-        """(applies, possible) masks, or None when the document needs the full path (errors, unusual values)."""
+        """(applies, possible) masks; the InputError when the fields, each valid, contradict an implied fact; or
+        None when the document needs the full path (errors, unusual values)."""
         if not doc.keys() <= self.fields:
             return None
         get = doc.get
@@ -516,8 +517,9 @@ class RawMatcher:
         if ident is not None and not isinstance(ident, (str, int)):
             return None
         derived = self.parser.derive(factors, lesions, numeric.get("symptom_days"))
-        if derived is None:
-            return None  # contradicts an implication: the full path names it
+        if isinstance(derived, InputError):
+            # every field is valid on its own (checked above), so this is the error the full parser would raise
+            return derived
         factors, fkey = derived[0], derived[1]
 
         ix = self.ix
