@@ -76,7 +76,7 @@ def test_batch_and_single_profile_agree(kb):
     assert batch["applies"] == [x["id"] for x in single["recommendations"] if x["status"] == "applies"]
     assert batch["possible"] == [x["id"] for x in single["recommendations"] if x["status"] == "possible"]
     assert batch["possible_count"] == len(batch["possible"]) == single["summary"]["possible"]
-    assert batch["missing"] == [{k: a[k] for k in ("fact", "settles_up_to", "settles_certainly")}
+    assert batch["missing"] == [[a["fact"], a["settles_up_to"], a["settles_certainly"]]
                                 for a in single["ask_next"]]  # the same ranking
     assert batch["missing"] and {a["fact"] for a in single["ask_next"]} == {
         m["fact"] for x in single["recommendations"] if x["possible_kind"] == "partly-matched" for m in x["missing"]}

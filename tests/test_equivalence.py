@@ -38,7 +38,7 @@ def _engine_line(doc):
     possible = [m.rec.full_id for m in result.by_status("possible")]
     conflicts = sorted(sorted((m.rec.full_id, c)) for m in result.matches for c in m.conflicts_with
                        if m.rec.full_id < c)
-    missing = [{"fact": f, "settles_up_to": n, "settles_certainly": c} for f, n, c in result.ask_next()]
+    missing = [[f, n, c] for f, n, c in result.ask_next()]
     return {"status": "ok", "covered": bool(applies), "applies": applies, "conflicts": conflicts,
             "possible_count": len(possible), "possible": possible, "missing": missing}
 

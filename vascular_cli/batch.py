@@ -40,14 +40,6 @@ class BatchEvaluator:
         self.vocab = engine.kb.vocabulary
         self.heads = _Memo(4096)  # applying set -> its JSON (applies, conflicts)
         self.lists = _Memo(4096)  # possible set -> its id list
-        self.fact_json: dict[str, str] = {}
-
-    def _fact(self, fact: str) -> str:
-        """A fact id as JSON text (fact ids come from the vocabulary: few, so kept)."""
-        text = self.fact_json.get(fact)
-        if text is None:
-            text = self.fact_json[fact] = _dumps(fact)
-        return text
 
     def fragment(self, doc: dict) -> tuple[bool, str]:
         """(ok, JSON text of the result fields) for one profile document."""
@@ -78,9 +70,8 @@ class BatchEvaluator:
         text = f'{head},"possible_count":{possible.bit_count()}'
         if self.with_possible:  # the detail (--all): possible ids and the facts that would settle them
             pp = self.lists.get(possible) or self.lists.put(possible, _dumps(ix.ids_of(possible)))
-            ranked = ",".join(f'{{"fact":{self._fact(f)},"settles_up_to":{n},"settles_certainly":{c}}}'
-                              for f, n, c in ix.missing(entries, partial))
-            text += f',"possible":{pp},"missing":[{ranked}]'
+            # [fact, settles_up_to, settles_certainly], ranked (compact: the detail costs more than the matching)
+            text += f',"possible":{pp},"missing":{_dumps(ix.missing(entries, partial))}'
         return True, text
 
 

@@ -304,9 +304,8 @@ def rank_facts(masks: Mapping[str, int]) -> list[tuple[str, int, int]]:
         twice |= once & m
         once |= m
     alone = once & ~twice
-    ranked = [(fact, m.bit_count(), (m & alone).bit_count()) for fact, m in masks.items()]
-    ranked.sort(key=lambda x: (-x[1], -x[2], x[0]))
-    return ranked
+    order = sorted([(-m.bit_count(), -(m & alone).bit_count(), fact) for fact, m in masks.items()])
+    return [(fact, -up_to, -certain) for up_to, certain, fact in order]
 
 
 def status_of(findings: Iterable[Finding]) -> str:

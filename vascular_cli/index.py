@@ -405,7 +405,7 @@ class ProfileParser:
 
         derived = self.derive(factors, values.get("lesions"), values.get("symptom_days"))
         if isinstance(derived, InputError):
-            return self.profile.from_mapping(self.vocab, doc)
+            raise derived  # every field is valid on its own: the error profile.build raises for the document
         implied = tuple(sorted(implied_by_factors + derived[2]))
         return Profile(factors=derived[0], id=None if ident is None else str(ident), implied=implied, **values)
 
