@@ -35,7 +35,7 @@ def list_json(kb: Any, out: TextIO, document: str | None = None, width: int | No
                                "direction": r.direction, "certainty": r.certainty}
                               for r in kb.recommendations if r.guideline.id == document]})
         return
-    _dump(out, {"schema": "vascular.list/2", "guidelines": list_rows(kb)})
+    _dump(out, {"schema": "vascular.list/2", "guidelines": list_rows(kb), "disclaimer": DISCLAIMER})
 
 
 def list_text(kb: Any, out: TextIO, document: str | None = None, width: int | None = None) -> None:
@@ -58,7 +58,7 @@ def list_text(kb: Any, out: TextIO, document: str | None = None, width: int | No
         if r["superseded_by"]:
             out.write(f"{r['id']} is superseded by {r['superseded_by']} (left out unless --include-superseded).\n")
     out.write("recs: recommendations matched against profiles; unverified: numbers not verified in the source.\n"
-              "The recommendation ids of a document: vascular list DOCUMENT-ID\n")
+              "The recommendation ids of a document: vascular list DOCUMENT-ID\n" + DISCLAIMER + "\n")
 
 
 # ---- show --------------------------------------------------------------------------------------------------------
@@ -135,6 +135,7 @@ def vocab_text(kb: Any, kinds: list[str], out: TextIO, width: int | None = None)
                 ("given " + ", ".join(i.given)) if i.given else "",
                 ("factor " + ", ".join(i.factors)) if i.factors else "") if p)
             out.write(clean(f"  {cond} -> {i.implies}=yes: {i.reason}") + "\n")
+    out.write(DISCLAIMER + "\n")
 
 
 # ---- ceap --------------------------------------------------------------------------------------------------------
