@@ -54,11 +54,13 @@ def list_text(kb: Any, out: TextIO, document: str | None = None, width: int | No
     for line in [head, tuple("-" * n for n in widths), *cells]:
         out.write("  ".join(c.ljust(n) if i in (0, 4) else c.rjust(n)
                             for i, (c, n) in enumerate(zip(line, widths, strict=False))).rstrip() + "\n")
-    for r in rows:
-        if r["superseded_by"]:
-            out.write(f"{r['id']} is superseded by {r['superseded_by']} (left out unless --include-superseded).\n")
-    out.write("recs: recommendations matched against profiles; unverified: numbers not verified in the source.\n"
-              "The recommendation ids of a document: vascular list DOCUMENT-ID\n" + DISCLAIMER + "\n")
+    notes = [f"{r['id']} is superseded by {r['superseded_by']} (left out unless --include-superseded)."
+             for r in rows if r["superseded_by"]]
+    notes += ["recs: recommendations matched against profiles; unverified: numbers not verified in the source.",
+              "The recommendation ids of a document: vascular list DOCUMENT-ID", DISCLAIMER]
+    for note in notes:
+        out.write("\n".join(textwrap.wrap(note, width or 100, break_long_words=False, break_on_hyphens=False))
+                  + "\n")
 
 
 # ---- show --------------------------------------------------------------------------------------------------------
