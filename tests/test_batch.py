@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import cli
 
 GOOD = b'{"id": "a", "ceap": "C6", "lesion": "chronic-occlusion"}\n'
@@ -77,8 +76,10 @@ def test_batch_and_single_profile_agree(kb):
     assert batch["applies"] == [x["id"] for x in single["recommendations"] if x["status"] == "applies"]
     assert batch["possible"] == [x["id"] for x in single["recommendations"] if x["status"] == "possible"]
     assert batch["possible_count"] == len(batch["possible"]) == single["summary"]["possible"]
-    partial = [x for x in single["recommendations"] if x["status"] == "possible" and x["matched"]]
-    assert batch["missing"] == sorted({m["fact"] for x in partial for m in x["missing"]})
+    assert batch["missing"] == [[a["fact"], a["settles_up_to"], a["settles_certainly"]]
+                                for a in single["ask_next"]]  # the same ranking
+    assert batch["missing"] and {a["fact"] for a in single["ask_next"]} == {
+        m["fact"] for x in single["recommendations"] if x["possible_kind"] == "partly-matched" for m in x["missing"]}
     assert "possible" not in _lines(cli("recommend", "--profiles", "-", stdin=json.dumps(doc).encode() + b"\n").out)[0]
 
 
@@ -121,3 +122,14 @@ def test_sigint_leaves_only_whole_json_lines(tmp_path):
     assert text == "" or text.endswith("\n")
     for i, line in enumerate(text.splitlines(), 1):
         assert json.loads(line)["line"] == i
+
+
+def test_factor_defaults_merge_with_each_line_like_a_profile_document():
+    rows = _lines(cli("recommend", "--profiles", "-", "--all", "--factor", "malignancy=no", "--factor", "pregnancy",
+                      stdin=b'{"lesion": "pe", "factors": ["pregnancy=no"]}\n').out)
+    single = json.loads(cli("recommend", "--profile", "-", "--factor", "malignancy=no", "-f", "json",
+                            stdin=b'{"lesion": "pe", "factors": ["pregnancy=no"]}').out)
+    # the line wins for pregnancy in batch (defaults), the option wins with --profile (overrides); both merge
+    assert single["profile"]["factors"]["malignancy"] is False and single["profile"]["factors"]["pregnancy"] is False
+    assert rows[0]["status"] == "ok"
+    assert rows[0]["applies"] == [x["id"] for x in single["recommendations"] if x["status"] == "applies"]

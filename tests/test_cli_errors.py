@@ -1,7 +1,6 @@
 """Every usage/input error path: one line on stderr naming the bad value and the valid ones, exact exit code."""
 
 import pytest
-
 from conftest import cli
 
 
@@ -21,8 +20,8 @@ CASES = [
      "vascular: error: --ceap: CEAP etiology 'Ez' is not defined in CEAP 2020 (valid: Ep, Es, Esi, Ese, Ec, En) "
      "(at column 4 of 'C6 Ez')"),
     (["recommend", "--lesion", "chronic-occlussion"], 2,
-     "vascular: error: --lesion: unknown lesion 'chronic-occlussion' (did you mean 'chronic-occlusion'?) "
-     "(valid: see 'vascular vocab lesion')"),
+     "vascular: error: --lesion: unknown lesion 'chronic-occlussion' (did you mean 'chronic-occlusion'?); "
+     "see 'vascular vocab lesion'"),
     (["recommend", "--factor", "maligancy"], 2,
      "vascular: error: --factor: unknown factor 'maligancy' (did you mean 'malignancy'?); see 'vascular vocab factor'"),
     (["recommend", "--factor", "malignancy=perhaps"], 2,
@@ -50,7 +49,15 @@ CASES = [
      "vascular: error: --profiles (batch) and --profile cannot be combined"),
     (["show", "svs-avf-2014-vlu/6.41"], 2,
      "vascular: error: unknown recommendation 'svs-avf-2014-vlu/6.41' (did you mean 'svs-avf-2014-vlu/6.4'?); "
-     "see 'vascular list' (ids look like svs-avf-2014-vlu/6.14)"),
+     "'vascular list svs-avf-2014-vlu' lists its ids"),
+    (["show", "nope/6.41"], 2,
+     "vascular: error: unknown recommendation 'nope/6.41'; 'vascular list DOCUMENT' lists a document's ids "
+     "(document ids: 'vascular list')"),
+    (["recommend", "--lesion", "acute-iliofemoral-dvt", "--symptom-days", "5", "--factor", "symptomatic=no"], 2,
+     "vascular: error: --factor: symptomatic=no contradicts the profile: a symptom duration is given for a current "
+     "lower-limb DVT, so the DVT causes symptoms"),
+    (["recommend", "--profiles", "-", "--format", "markdown"], 2,
+     "vascular: error: --profiles (batch) writes JSON Lines: --format, --explain and --detail do not apply"),
     (["vocab", "lesions"], 2,
      "vascular: error: KIND: 'lesions' is not valid (did you mean 'lesion'?) (valid: lesion, factor, action, "
      "bleeding-risk, severity)"),
@@ -94,7 +101,7 @@ def test_source_filter_names_valid_choices():
     (b"ceap: [C6\n", "profile.yaml:1:7: YAML syntax error: the '[' opened here is not closed"),
     (b"ceap: !!python/object:os.system C6\n", "profile.yaml:1:7: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
     (b"ceap: C6\nlesions: chronic-occlusion\n", "profile.yaml: unknown profile key 'lesions' (did you mean 'lesion'?)"),
-    (b"- C6\n", "profile.yaml: profile must be a mapping of id, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure, got a list"),
+    (b"- C6\n", "profile.yaml: profile must be a mapping of id, ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi, ankle_pressure, toe_pressure, pregnancy_trimester, got a list"),
     (b"", "profile.yaml: the profile is empty"),
     (b"\xff\xfe", "profile.yaml:1:1: invalid UTF-8 byte 0xff"),
     (b"{\"ceap\": \"C6\",}", "profile.yaml:1:15: invalid JSON: "),
@@ -117,9 +124,46 @@ def test_profile_from_stdin_and_flags_override(tmp_path):
     import json
 
     doc = json.loads(r.out)
-    assert doc["profile"]["ceap"]["clinical"] == "C6"
-    assert doc["profile"]["lesions"] == ["chronic-occlusion"]
+    assert doc["profile_detail"]["ceap"]["clinical"] == "C6"
+    assert doc["profile"]["ceap"] == "C6"
+    assert doc["profile"]["lesion"] == ["chronic-occlusion"]
     assert doc["profile"]["factors"] == {"malignancy": True}
+
+
+def test_json_profile_round_trips_as_profile_input(tmp_path):
+    import json
+
+    args = ("--ceap", "C6,s Es Ad Pr,o", "--lesion", "chronic-occlusion", "--lesion", "DVT", "--symptom-days", "3",
+            "--factor", "pts", "--abi", "0.8", "-f", "json")
+    first = json.loads(cli("recommend", *args).out)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(first["profile"]), encoding="utf-8")
+    second = json.loads(cli("recommend", "--profile", str(path), "-f", "json").out)
+    assert second["profile"] == first["profile"]
+    assert second["recommendations"] == first["recommendations"]
+
+
+def test_terms_are_case_insensitive_and_factor_mappings_take_yes_no_words():
+    import json
+
+    a = json.loads(cli("recommend", "--lesion", "PE", "--factor", "Malignancy=No", "-f", "json").out)
+    assert a["profile"]["lesion"] == ["pulmonary-embolism"] and a["profile"]["factors"]["malignancy"] is False
+    b = json.loads(cli("recommend", "--profile", "-", "-f", "json",
+                       stdin=b'{"lesion": "pe", "factors": {"malignancy": "no"}}').out)
+    assert b["profile"] == a["profile"]
+
+
+def test_implied_facts_are_shown_with_their_reason():
+    import json
+
+    r = cli("recommend", "--lesion", "acute-iliofemoral-dvt", "--symptom-days", "5", "--factor", "pts", "-f", "json")
+    doc = json.loads(r.out)
+    assert doc["profile"]["factors"]["symptomatic"] is True and doc["profile"]["factors"]["previous-dvt"] is True
+    assert [i["factor"] for i in doc["profile_detail"]["implied"]] == ["previous-dvt", "symptomatic"]
+    asked = {a["fact"] for a in doc["ask_next"]}
+    assert not asked & {"factor:symptomatic", "factor:previous-dvt"}  # never asked again
+    text = cli("recommend", "--lesion", "acute-iliofemoral-dvt", "--symptom-days", "5").out
+    assert "implied: symptomatic=yes (a symptom duration is given" in text
 
 
 def test_invalid_knowledge_is_refused_with_locations(tmp_path):

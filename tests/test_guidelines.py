@@ -4,13 +4,12 @@ import json
 
 import pytest
 import yaml
+from conftest import GUIDELINES
 
 import vascular_cli
 from vascular_cli.engine import compile_criteria, status_of
 from vascular_cli.profile import from_mapping
 from vascular_cli.schema import json_schema
-
-from conftest import GUIDELINES
 
 KB = vascular_cli.load()
 WANT = {"applies": "applies", "not_applicable": "not-applicable", "possible": "possible"}

@@ -5,10 +5,8 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, cli
 
 

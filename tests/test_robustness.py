@@ -8,10 +8,9 @@ import sys
 
 import pytest
 import yaml
+from conftest import ROOT, cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import ROOT, cli
 
 HERE = ROOT / "tests" / "robustness"
 CASES = yaml.safe_load((HERE / "cases.yaml").read_text(encoding="utf-8"))
@@ -70,8 +69,7 @@ ESC = "\x1b"
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
 def test_guideline_text_cannot_inject_escapes_or_markup(fmt):
     r = cli("recommend", "--guidelines", "tests/robustness/files/injection", "--source", "inject-2025", "--ceap", "C6",
-            "--format", fmt,
-            env={"COLUMNS": "200"})
+            "--format", fmt, "--detail", env={"COLUMNS": "200"})
     assert r.code == 0, r
     if fmt == "json":
         doc = json.loads(r.out)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, cli
+
 from vascular_cli.checks import REGISTRY, markdown
 
 EXAMPLES = ROOT / "tests" / "examples"

@@ -1,17 +1,23 @@
 """vascular: computable, graded, explainable venous-disease guideline recommendations.
 
-The library API (the CLI is a thin layer over it)::
+The library API (the CLI is one front end over it; a FHIR or CDS Hooks front end is another)::
 
     import vascular_cli as vascular
     kb = vascular.load()                                  # bundled guidelines (load(["my/dir"]) adds a directory)
-    profile = vascular.make_profile(kb, ceap="C6", lesion=["chronic-occlusion"])
-    result = vascular.evaluate(kb, profile)
+    result = vascular.evaluate(kb, {"ceap": "C6", "lesion": ["chronic-occlusion"]})  # a document or a Profile
     for m in result.by_status("applies"):
         print(m.rec.full_id, m.rec.statement)
+    for fact, up_to, certainly in result.ask_next():      # fact ids, e.g. 'factor:arterial-disease', 'severity'
+        ...
     problems = vascular.validate(["guidelines/"])         # list of Problem (file, line, col, code, message)
+
+The library names facts and fields, never command-line options; errors are InputError with ``field``, ``value``,
+``valid`` and ``kind`` for each front end to word in its own terms.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -25,7 +31,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """Import on first use, so ``vascular --version`` and the cached start-up path stay lean."""
     if name in _LAZY:
         import importlib
@@ -34,7 +40,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def validate(paths=None, bundled=True):
+def validate(paths: Any = None, bundled: bool = True) -> list:
     """Every problem (list of Problem) found in the given files/directories (the bundled set when ``paths`` is None).
     Given paths are checked together with the bundled knowledge base (``bundled=False``: on their own); problems of
     the bundled files themselves are not included."""
@@ -43,21 +49,29 @@ def validate(paths=None, bundled=True):
     return reported(load(paths, bundled=bundled))
 
 
-def make_profile(kb, **values):
+def make_profile(kb: Any, **values: Any) -> Any:
     """Build a profile from keyword values (ceap, lesion, bleeding_risk, severity, symptom_days, factors, abi,
-    ankle_pressure, toe_pressure, id). Raises InputError naming any bad value."""
+    ankle_pressure, toe_pressure, pregnancy_trimester, id: the keys of fields.FIELDS). Raises InputError naming
+    any bad value."""
     from . import profile
 
     return profile.build(kb.vocabulary, **values)
 
 
-def evaluate(kb, profile, **options):
-    """Match a profile against the knowledge base (options: include_superseded, sources)."""
+def evaluate(kb: Any, profile: Any, **options: Any) -> Any:
+    """Match a profile against the knowledge base. ``profile``: a Profile, or a profile document (a mapping with
+    the keys of the profile format: ceap, lesion, factors, ...). Options: include_superseded, sources,
+    include_unverified. Returns a Result (matches with status, findings, conflicts; ``ask_next()``)."""
     from .engine import Engine
     from .errors import DataError
+    from .model import Profile
 
     if kb.errors:
         raise DataError(f"{len(kb.errors)} problem(s) in the guideline data", kb.errors)
+    if not isinstance(profile, Profile):
+        from .profile import from_mapping
+
+        profile = from_mapping(kb.vocabulary, profile)
     return Engine(kb).evaluate(profile, **options)
 
 

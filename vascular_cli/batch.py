@@ -1,4 +1,4 @@
-"""Batch mode: JSON Lines of profiles in, JSON Lines of results out (schema ``vascular.batch/1``).
+"""Batch mode: JSON Lines of profiles in, JSON Lines of results out (schema ``vascular.batch/2``).
 
 * Streaming: one line in memory at a time; memory does not grow with the number of lines.
 * Every input line gives exactly one output line, in input order, carrying its line number. A bad line gives an
@@ -16,10 +16,13 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from .errors import InputError
 from .limits import MAX_LINE
 from .profile import DuplicateKey, _no_duplicates
+from .profile import merge_factors
+from .stdio import quiet_stdout
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -27,7 +30,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 class BatchEvaluator:
     """Profile documents (parsed JSON objects) -> JSON text of their result fields, through the compiled index."""
 
-    def __init__(self, engine, options: dict, defaults: dict | None = None, with_possible: bool = False):
+    def __init__(self, engine: Any, options: dict, defaults: dict | None = None, with_possible: bool = False) -> None:
         from .index import MatchIndex, ProfileParser, RawMatcher, _Memo
 
         self.with_possible = with_possible
@@ -35,15 +38,23 @@ class BatchEvaluator:
         self.parser = ProfileParser(engine.kb.vocabulary)
         self.raw = None if with_possible else RawMatcher(self.index, self.parser)
         self.defaults = defaults or {}
+        self.vocab = engine.kb.vocabulary
         self.heads = _Memo(4096)  # applying set -> its JSON (applies, conflicts)
         self.lists = _Memo(4096)  # possible set -> its id list
 
     def fragment(self, doc: dict) -> tuple[bool, str]:
         """(ok, JSON text of the result fields) for one profile document."""
         if self.defaults:
+            if "factors" in self.defaults and isinstance(doc.get("factors"), (list, dict)):
+                try:  # --factor defaults and the line's factors merge (the line wins), as with --profile
+                    doc = {**doc, "factors": merge_factors(self.vocab, self.defaults["factors"], doc["factors"])}
+                except InputError:
+                    pass  # the line's own factors are invalid: the full path reports them
             doc = {**self.defaults, **doc}
         ix = self.index
         fast = self.raw.match(doc) if self.raw is not None else None
+        if isinstance(fast, InputError):
+            return False, '"status":"error","error":' + _dumps(str(fast))
         if fast is not None:
             applies, possible = fast
         else:
@@ -60,11 +71,12 @@ class BatchEvaluator:
         text = f'{head},"possible_count":{possible.bit_count()}'
         if self.with_possible:  # the detail (--all): possible ids and the facts that would settle them
             pp = self.lists.get(possible) or self.lists.put(possible, _dumps(ix.ids_of(possible)))
-            text += f',"possible":{pp},"missing":{_dumps(list(ix.missing(entries, partial)))}'
+            # [fact, settles_up_to, settles_certainly], ranked (compact: the detail costs more than the matching)
+            text += f',"possible":{pp},"missing":{_dumps(ix.missing(entries, partial))}'
         return True, text
 
 
-def _lines(stream, max_line: int = MAX_LINE):
+def _lines(stream: Any, max_line: int = MAX_LINE) -> Any:
     """Yield (line number, bytes or None if over-long) without ever holding more than max_line bytes."""
     n = 0
     while True:
@@ -80,7 +92,7 @@ def _lines(stream, max_line: int = MAX_LINE):
             yield n, chunk
 
 
-def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profile"):
+def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profile") -> Any:
     """One input line -> (profile document, None) or (None, error message)."""
     if raw is None:
         return None, f"line longer than the {max_line // (1024 * 1024)} MiB limit"
@@ -126,7 +138,7 @@ class _Progress:
 
     def update(self, lines: int, pos: int | None) -> None:
         now = time.monotonic()
-        if not self.on or now - self.last < 0.25:
+        if not self.on or (now - self.last < 0.25 and self.last):
             return
         self.last = now
         rate = lines / max(now - self.start, 1e-9)
@@ -138,13 +150,18 @@ class _Progress:
             sys.stderr.write(f"\r{lines} profiles {rate:,.0f}/s")
         sys.stderr.flush()
 
-    def close(self) -> None:
-        if self.on and self.last:
-            sys.stderr.write("\n")
+    def close(self, lines: int) -> None:
+        """The final state (100%), then a new line."""
+        if not self.on:
+            return
+        if self.total:
+            self.last = 0.0
+            self.update(lines, self.total)
+        sys.stderr.write("\n")
 
 
-def run_batch(engine, source: str, options: dict, defaults: dict | None = None, out=None,
-              with_possible: bool = False, convert=None, option: str = "--profiles", max_line: int = MAX_LINE,
+def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = None, out: Any = None,
+              with_possible: bool = False, convert: Any = None, option: str = "--profiles", max_line: int = MAX_LINE,
               what: str = "a profile") -> int:
     """Run batch mode; returns the exit code (0, or 1 if any line was bad). ``convert`` turns each parsed line
     into a profile document, returning (document, None) or (None, error message) (FHIR Bundles: fhir/commands.py)."""
@@ -165,8 +182,10 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
     bad = 0
     buf: list[str] = []
     stop = _StopFlag()
+    n_done = 0
     try:
         for n, raw in _lines(stream, max_line):
+            n_done = n
             doc, error = parse_line(raw, max_line, what)
             if doc is not None and convert is not None:
                 doc, error = convert(doc)
@@ -186,15 +205,13 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
                 break
         _flush(out, buf)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-        from .cli import _quiet_stdout
-
-        _quiet_stdout()
+        quiet_stdout()
         return 0
     finally:
         stop.restore()
         if stream is not sys.stdin.buffer:
             stream.close()
-    progress.close()
+    progress.close(n_done)
     if stop.set:
         print("vascular: interrupted", file=sys.stderr)
         return 130
@@ -203,7 +220,7 @@ def run_batch(engine, source: str, options: dict, defaults: dict | None = None, 
     return 1 if bad else 0
 
 
-def _flush(out, buf: list[str]) -> None:
+def _flush(out: Any, buf: list[str]) -> None:
     """Write whole lines only, then flush, so an interrupted run never leaves half a line."""
     chunk = "".join(buf)
     buf.clear()
@@ -214,7 +231,7 @@ def _flush(out, buf: list[str]) -> None:
 class _StopFlag:
     """Ctrl-C sets a flag checked between lines (instead of an exception in the middle of a write)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import signal
 
         self.set = False
@@ -224,7 +241,7 @@ class _StopFlag:
         except ValueError:  # not the main thread
             self._old = None
 
-    def _handle(self, signum, frame):
+    def _handle(self, signum: Any, frame: Any) -> Any:
         self.set = True
 
     def restore(self) -> None:

@@ -7,6 +7,8 @@ define (``C7``, ``C4d``, ``Ez``) is an error that names the bad part, its column
 
 from __future__ import annotations
 
+from typing import Any
+
 from .model import Ceap
 
 CLASSES = ("C0", "C1", "C2", "C2r", "C3", "C4", "C4a", "C4b", "C4c", "C5", "C6", "C6r")
@@ -39,10 +41,10 @@ class _Scanner:
     def peek(self, n: int = 1) -> str:
         return self.s[self.i:self.i + n]
 
-    def fail(self, message: str, at: int | None = None):
+    def fail(self, message: str, at: int | None = None) -> Any:
         raise CeapError(message, (self.i if at is None else at) + 1)
 
-    def skip_space(self):
+    def skip_space(self) -> Any:
         while self.i < len(self.s) and self.s[self.i] in " \t":
             self.i += 1
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
+from .fields import BY_KEY, CHOICE
 from .model import Problem
 from .suggest import did_you_mean
 from .yamlio import Mark, key_mark, value_mark
@@ -29,14 +31,14 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def check(code: str, name: str, title: str, level: str = "error"):
-    def deco(fn):
+def check(code: str, name: str, title: str, level: str = "error") -> Any:
+    def deco(fn: Any) -> Any:
         REGISTRY[code] = Check(code, name, title, level, inspect.cleandoc(fn.__doc__ or ""), fn)
         return fn
     return deco
 
 
-def _declare(code, name, title, doc):
+def _declare(code: Any, name: Any, title: Any, doc: Any) -> Any:
     REGISTRY[code] = Check(code, name, title, "error", inspect.cleandoc(doc))
 
 
@@ -70,11 +72,11 @@ Fail: ``number_verified: "no"``, ``year: twenty-fourteen``, ``direction: maybe``
 """)
 
 
-def _p(path, mark: Mark, code, msg, level=None) -> Problem:
+def _p(path: Any, mark: Mark, code: Any, msg: Any, level: Any = None) -> Problem:
     return Problem(path, mark.line, mark.col, code, msg, level or REGISTRY[code].level)
 
 
-def run(kb, sources, docs) -> list[Problem]:
+def run(kb: Any, sources: Any, docs: Any) -> list[Problem]:
     """Run every semantic check. ``docs`` = [(source, guideline, [(yaml node, recommendation)])]."""
     out: list[Problem] = []
     for c in REGISTRY.values():
@@ -83,12 +85,12 @@ def run(kb, sources, docs) -> list[Problem]:
     return out
 
 
-def _vocab_files(sources):
+def _vocab_files(sources: Any) -> Any:
     return [s for s in sources if s.kind == "vocabulary" and isinstance(s.tree, dict)]
 
 
 @check("VG006", "unknown-term", "A term, CEAP class or etiology code is not defined")
-def unknown_terms(kb, sources, docs):
+def unknown_terms(kb: Any, sources: Any, docs: Any) -> Any:
     """Every lesion, factor, action, bleeding-risk and severity term must be defined in the vocabulary (aliases
     are accepted), every ``broader`` term must exist, and CEAP classes/etiology codes must be CEAP 2020 codes.
 
@@ -101,6 +103,15 @@ def unknown_terms(kb, sources, docs):
     v = kb.vocabulary
     out = []
     for src in _vocab_files(sources):
+        for imp in src.tree.get("implications") or ():
+            for kind, key, names in (("factor", "implies", [imp["implies"]]),
+                                     ("lesion", "lesion", imp["when"].get("lesion") or []),
+                                     ("factor", "factors", imp["when"].get("factors") or [])):
+                for word in names:
+                    if v.resolve(kind, word) is None:
+                        where = imp if key == "implies" else imp["when"]
+                        out.append(_p(src.path, value_mark(where, key), "VG006",
+                                      f"implication: {v.unknown_message(kind, word)}"))
         for kind, table in src.tree["vocabulary"].items():
             for name, spec in table.items():
                 broader = spec.get("broader") or []
@@ -123,11 +134,11 @@ def unknown_terms(kb, sources, docs):
                         out.append(_p(src.path, value_mark(spec, "aliases"), "VG008",
                                       f"alias {a!r} of {name!r} is also a {kind} term"))
 
-    def term(kind, word, container, key):
+    def term(kind: Any, word: Any, container: Any, key: Any) -> Any:
         if v.resolve(kind, word) is None:
             out.append(_p(path, value_mark(container, key), "VG006", v.unknown_message(kind, word)))
 
-    def walk(when):
+    def walk(when: Any) -> Any:
         for key, spec in when.items():
             if key == "ceap":
                 codes = [spec.get("min"), spec.get("max")] if isinstance(spec, dict) else spec
@@ -147,14 +158,14 @@ def unknown_terms(kb, sources, docs):
                 for words in lists.values():
                     for i, w in enumerate(words):
                         term(kind, w, words, i)
-            elif key in ("bleeding_risk", "severity"):
+            elif key in CHOICE:
                 for i, w in enumerate(spec):
-                    term(key.replace("_", "-"), w, spec, i)
+                    term(BY_KEY[key].vocab, w, spec, i)
             elif key == "any_of":
                 for alt in spec:
                     walk(alt)
 
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         path = src.path
         for node, r in recs:
             term("action", r.action, node, "action")
@@ -163,7 +174,7 @@ def unknown_terms(kb, sources, docs):
 
 
 @check("VG007", "unknown-grade", "A grade, evidence level or rating is not in the document's grading system")
-def unknown_grades(kb, sources, docs):
+def unknown_grades(kb: Any, sources: Any, docs: Any) -> Any:
     """``strength`` and ``evidence`` must be codes of the grading system the document names (``guideline.grading``),
     written exactly as that system spells them; an ACR ``rating`` must lie in its category's band.
 
@@ -203,7 +214,7 @@ def unknown_grades(kb, sources, docs):
 
 
 @check("VG008", "duplicate-id", "An id is defined twice")
-def duplicate_ids(kb, sources, docs):
+def duplicate_ids(kb: Any, sources: Any, docs: Any) -> Any:
     """Recommendation ids are unique within a file, guideline ids across the loaded set (so every full id
     ``<guideline>/<id>`` is unique), and vocabulary terms and grading systems are defined once.
 
@@ -227,7 +238,7 @@ def duplicate_ids(kb, sources, docs):
 
 
 @check("VG009", "dangling-reference", "superseded_by / supersedes points to nothing")
-def dangling(kb, sources, docs):
+def dangling(kb: Any, sources: Any, docs: Any) -> Any:
     """A superseded document must name its successor, and ``superseded_by``/``supersedes`` must name a
     document in the loaded set (the bundled set when validating a local file against it).
 
@@ -236,7 +247,7 @@ def dangling(kb, sources, docs):
     """
     out = []
     ids = {g.id for g in kb.guidelines} | _bundled_ids()
-    for src, g, recs in docs:
+    for src, g, _recs in docs:
         h = src.tree["guideline"]
         for field in ("superseded_by", "supersedes"):
             target = getattr(g, field)
@@ -249,13 +260,13 @@ def dangling(kb, sources, docs):
 
 
 def _bundled_ids() -> set[str]:
-    from .loader import bundled_dir
+    from .paths import bundled_dir
 
     return {p.stem for p in bundled_dir().glob("*.yaml")}
 
 
 @check("VG010", "empty-criteria", "A recommendation has no selection criteria")
-def empty_criteria(kb, sources, docs):
+def empty_criteria(kb: Any, sources: Any, docs: Any) -> Any:
     """``when`` must hold at least one criterion, otherwise the recommendation would apply to every patient. A
     ``kind: practice`` statement (addressed to clinicians or services, never matched) may have ``when: {}``.
 
@@ -263,7 +274,7 @@ def empty_criteria(kb, sources, docs):
     Fail: ``when: {}``
     """
     out = []
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             if r.kind == "practice" and not r.when:
                 continue
@@ -276,7 +287,7 @@ def empty_criteria(kb, sources, docs):
 
 
 @check("VG011", "contradictory-criteria", "Criteria that no profile can satisfy")
-def contradictions(kb, sources, docs):
+def contradictions(kb: Any, sources: Any, docs: Any) -> Any:
     """Ranges must be satisfiable (min <= max, below > min ...), a CEAP range must run upwards, and a term must not
     be both required and excluded.
 
@@ -289,7 +300,7 @@ def contradictions(kb, sources, docs):
 
     out = []
 
-    def walk(path, when):
+    def walk(path: Any, when: Any) -> Any:
         for key, spec in when.items():
             where = value_mark(when, key)
             if key == "ceap" and isinstance(spec, dict) and spec.get("min") in CLASSES and spec.get("max") in CLASSES:
@@ -310,14 +321,14 @@ def contradictions(kb, sources, docs):
                 for alt in spec:
                     walk(path, alt)
 
-    for src, g, recs in docs:
-        for node, r in recs:
+    for src, _g, recs in docs:
+        for node, _r in recs:
             walk(src.path, node["when"])
     return out
 
 
 @check("VG012", "duplicate-statement", "The same statement appears in more than one recommendation")
-def duplicate_statements(kb, sources, docs):
+def duplicate_statements(kb: Any, sources: Any, docs: Any) -> Any:
     """Each statement must say what is specific to its recommendation; a copied statement usually means a
     copy-and-paste error (wrong population or action).
 
@@ -326,7 +337,7 @@ def duplicate_statements(kb, sources, docs):
     """
     out = []
     seen: dict[str, str] = {}
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             key = " ".join(r.statement.lower().split())
             if key in seen:
@@ -338,7 +349,7 @@ def duplicate_statements(kb, sources, docs):
 
 
 @check("VG013", "grade-direction", "The direction contradicts the grade")
-def grade_direction(kb, sources, docs):
+def grade_direction(kb: Any, sources: Any, docs: Any) -> Any:
     """A grade that implies a direction must agree with ``direction``: ESVS Class III and ACR Usually Not
     Appropriate are 'against', Class I/IIa/IIb and Usually/May Be Appropriate are 'for'. A scope statement
     (``kind: scope``) has no direction and no grade; a recommendation needs a direction.
@@ -366,7 +377,7 @@ def grade_direction(kb, sources, docs):
 
 
 @check("VG014", "example-mismatch", "An example profile does not give the status it claims")
-def examples(kb, sources, docs):
+def examples(kb: Any, sources: Any, docs: Any) -> Any:
     """Each ``examples.applies`` profile must make the recommendation apply, each ``not_applicable`` profile
     must make it not applicable (and ``possible`` possible). Examples are profile documents.
 
@@ -374,19 +385,19 @@ def examples(kb, sources, docs):
     Fail: ``examples: {applies: [{ceap: C3}]}`` for ``when: {ceap: [C6]}``
     """
     from . import profile as profiles
-    from .engine import compile_criteria, status_of
+    from .engine import CriteriaError, compile_criteria, status_of
     from .errors import InputError
 
     out = []
     wanted = {"applies": "applies", "not_applicable": "not-applicable", "possible": "possible"}
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             ex = node.get("examples") or {}
             if ex and _unknown_terms(r, kb.vocabulary):
                 continue  # reported as VG006 once; the examples cannot be judged against an unknown term
             try:
                 crit = compile_criteria(r.when, kb.vocabulary)
-            except Exception:  # broken criteria are reported by other checks
+            except CriteriaError:  # an unknown criterion key is reported by the structural check
                 continue
             for key, items in ex.items():
                 for i, doc in enumerate(items or []):
@@ -402,7 +413,8 @@ def examples(kb, sources, docs):
                         why = "; ".join(f"{f.requires}: {'unknown' if f.state is None else 'no'}"
                                         for f in findings if f.state is not True)
                         out.append(_p(src.path, where, "VG014",
-                                      f"examples.{key}[{i}] gives {got}, not {wanted[key]}" + (f" ({why})" if why else "")))
+                                      f"examples.{key}[{i}] gives {got}, not {wanted[key]}"
+                                      + (f" ({why})" if why else "")))
     return out
 
 
@@ -436,7 +448,7 @@ def _unknown_terms(r, v) -> bool:
 
 
 @check("VG015", "unexplained-uncertainty", "Uncertainty is flagged but not explained")
-def unexplained(kb, sources, docs):
+def unexplained(kb: Any, sources: Any, docs: Any) -> Any:
     """A recommendation whose certainty is not 'verified' must say what is uncertain (``uncertain``); an
     unverified number must say how it was obtained (``number_basis``); a verified number must not be null.
 
@@ -444,7 +456,7 @@ def unexplained(kb, sources, docs):
     Fail: ``number_verified: false`` without ``number_basis``; ``certainty: secondary`` without ``uncertain``
     """
     out = []
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             if r.certainty != "verified" and not r.uncertain:
                 out.append(_p(src.path, value_mark(node, "certainty"), "VG015",
@@ -453,7 +465,8 @@ def unexplained(kb, sources, docs):
                 out.append(_p(src.path, value_mark(node, "number_verified"), "VG015",
                               "an unverified number needs 'number_basis' (how it was obtained)"))
             if r.number_verified and r.number is None:
-                out.append(_p(src.path, value_mark(node, "number"), "VG015", "number_verified is true but number is null"))
+                out.append(_p(src.path, value_mark(node, "number"), "VG015",
+                              "number_verified is true but number is null"))
     return out
 
 
@@ -499,24 +512,25 @@ Fail: ``validate: {rules: [{checks: [VG102], levle: off}]}`` (did you mean 'leve
 
 
 @check("VG101", "unverified-number", "The recommendation number was not read in the source", level="warning")
-def unverified_numbers(kb, sources, docs):
+def unverified_numbers(kb: Any, sources: Any, docs: Any) -> Any:
     """A warning, shown to users too: the label was inferred (e.g. from position) or is unknown.
 
     Pass: ``number_verified: true``
     Warn: ``number_verified: false``
     """
     out = []
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             if not r.number_verified:
                 label = repr(r.number) if r.number else "no number"
                 out.append(_p(src.path, value_mark(node, "number_verified"), "VG101",
-                              f"{r.full_id}: {label} not verified in the source ({r.number_basis or 'no basis given'})"))
+                              f"{r.full_id}: {label} not verified in the source "
+                              f"({r.number_basis or 'no basis given'})"))
     return out
 
 
 @check("VG102", "missing-doi", "The document has no DOI", level="warning")
-def missing_doi(kb, sources, docs):
+def missing_doi(kb: Any, sources: Any, docs: Any) -> Any:
     """A warning: a DOI lets a clinician find the exact document.
 
     Pass: ``doi: 10.1016/j.jvs.2014.04.049``
@@ -527,7 +541,7 @@ def missing_doi(kb, sources, docs):
 
 
 @check("VG103", "missing-examples", "A recommendation has no example profiles", level="warning")
-def missing_examples(kb, sources, docs):
+def missing_examples(kb: Any, sources: Any, docs: Any) -> Any:
     """A warning: without an ``applies`` and a ``not_applicable`` example, a mistyped criterion goes unnoticed.
     Practice statements with no criteria (never matched) need none.
 
@@ -535,7 +549,7 @@ def missing_examples(kb, sources, docs):
     Warn: no ``examples``
     """
     out = []
-    for src, g, recs in docs:
+    for src, _g, recs in docs:
         for node, r in recs:
             if r.kind == "practice" and not r.when:
                 continue

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
 from . import DISCLAIMER, __version__
 from .errors import DataError, InputError, VascularError
+from .fields import BY_KEY
+from .render import CEAP, LIST, RECOMMEND, SHOW, VALIDATE, VOCAB, names
 
 HELP = ("Venous-disease guideline recommendations (SVS/AVF, ESVS, CIRSE, ACR): graded, sourced, explained. "
         + DISCLAIMER)
-COMMANDS: dict[str, object] = {}  # name -> function, in help order
+COMMANDS: dict[str, Callable[..., Any]] = {}  # name -> function, in help order
 
 
-def command(name: str | None = None):
+def command(name: str | None = None) -> Any:
     """Register a command; the typer app is built in build_app() with only the commands a run needs."""
-    def deco(fn):
+    def deco(fn: Any) -> Any:
         COMMANDS[name or fn.__name__] = fn
         return fn
     return deco
@@ -28,31 +31,31 @@ def build_app(only: str | None = None) -> typer.Typer:
     """The typer app. Start-up speed: typer inspects every parameter of every registered command, so a run that
     names a known command gets an app holding just that command (help and errors then concern it alone)."""
     app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                      pretty_exceptions_enable=False, help=HELP)
+                      pretty_exceptions_enable=False, help=HELP,
+                      context_settings={"help_option_names": ["-h", "--help"]})
     app.callback()(_root)
     for name, fn in COMMANDS.items():
         if only is None or name == only:
             app.command(name)(fn)
     return app
 
-FORMATS_HELP = "Output format: table, json, jsonl or markdown."
 
 
-def _version(value: bool):
+def _version(value: bool) -> Any:
     if value:
         print(f"vascular {__version__}")
         raise typer.Exit()
 
 
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Show the version and exit.")):
+                                       help="Show the version and exit.")) -> Any:
     """Venous-disease guideline recommendations: graded, sourced, explained."""
 
 
 NO_BUNDLED_HELP = "Use only the given paths: not the bundled documents, vocabulary, grading systems or FHIR mapping."
 
 
-def _kb(guidelines: Optional[List[str]], no_bundled: bool = False):
+def _kb(guidelines: list[str] | None, no_bundled: bool = False) -> Any:
     from .kbcache import load_checked
 
     for g in guidelines or ():
@@ -67,7 +70,7 @@ def _kb(guidelines: Optional[List[str]], no_bundled: bool = False):
     return kb
 
 
-def _choice(value: str, valid, option: str) -> str:
+def _choice(value: str, valid: Any, option: str) -> str:
     from .suggest import did_you_mean
 
     if value not in valid:
@@ -90,47 +93,81 @@ def _read_text(path: str, what: str) -> str:
         raise InputError(f"{'<stdin>' if path == '-' else path}:{e.line}:{e.col}: {e.message}") from None
 
 
+def _field(key: str) -> Any:
+    """The option that supplies a profile field, as declared in fields.py."""
+    f = BY_KEY[key]
+    return typer.Option(None, f.option, metavar=f.metavar, help=f.help)
+
+
+def _guidelines_option(help_text: str = "Guideline directory or file (repeatable), loaded together with the bundled "
+                                        "documents.") -> Any:
+    return typer.Option(None, "--guidelines", metavar="DIR", help=help_text)
+
+
+def _no_bundled_option() -> Any:
+    return typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP)
+
+
 @command()
 def recommend(
-    ceap: Optional[str] = typer.Option(None, "--ceap", help="CEAP class (C6) or full CEAP 2020 string ('C6,s Es Ad Pr,o')."),
-    lesion: Optional[List[str]] = typer.Option(None, "--lesion", help="Lesion or finding (repeatable); see 'vascular vocab lesion'."),
-    bleeding_risk: Optional[str] = typer.Option(None, "--bleeding-risk", help="low, moderate or high (CHEST 2016 categories)."),
-    severity: Optional[str] = typer.Option(None, "--severity", help="Symptom severity: mild, moderate or severe."),
-    symptom_days: Optional[str] = typer.Option(None, "--symptom-days", help="Duration of the current episode in days."),
-    factor: Optional[List[str]] = typer.Option(None, "--factor", help="Clinical fact NAME, NAME=yes or NAME=no (repeatable)."),
-    abi: Optional[str] = typer.Option(None, "--abi", help="Ankle-brachial index (0-3)."),
-    ankle_pressure: Optional[str] = typer.Option(None, "--ankle-pressure", help="Ankle systolic pressure, mm Hg."),
-    toe_pressure: Optional[str] = typer.Option(None, "--toe-pressure", help="Toe pressure, mm Hg."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Profile document (YAML or JSON), or - for stdin; options override it."),
-    profiles: Optional[str] = typer.Option(None, "--profiles", help="Batch: JSON Lines of profiles (file or -); JSON Lines out."),
-    fhir: Optional[str] = typer.Option(None, "--fhir", help="FHIR R4 Bundle (JSON file or -) to read the profile from; options override it."),
-    fhir_bundles: Optional[str] = typer.Option(None, "--fhir-bundles", help="Batch: NDJSON, one FHIR R4 Bundle per line (file or -); JSON Lines out."),
-    fmt: str = typer.Option("table", "--format", "-f", help=FORMATS_HELP),
-    explain: bool = typer.Option(False, "--explain", help="Show every criterion: matched, missing, failed."),
-    show_all: bool = typer.Option(False, "--all", help="Also list recommendations that do not apply."),
-    source: Optional[List[str]] = typer.Option(None, "--source", help="Only these bodies or document ids (repeatable)."),
+    ceap: str | None = _field("ceap"),
+    lesion: list[str] | None = _field("lesion"),
+    bleeding_risk: str | None = _field("bleeding_risk"),
+    severity: str | None = _field("severity"),
+    symptom_days: str | None = _field("symptom_days"),
+    factor: list[str] | None = _field("factors"),
+    abi: str | None = _field("abi"),
+    ankle_pressure: str | None = _field("ankle_pressure"),
+    toe_pressure: str | None = _field("toe_pressure"),
+    pregnancy_trimester: str | None = _field("pregnancy_trimester"),
+    profile: str | None = typer.Option(
+        None, "--profile", metavar="FILE|-",
+        help="Profile document (YAML or JSON), or - for stdin; options override it."),
+    profiles: str | None = typer.Option(
+        None, "--profiles", metavar="FILE|-", help="Batch: JSON Lines of profiles (file or -); JSON Lines out."),
+    fhir: str | None = typer.Option(
+        None, "--fhir", metavar="FILE|-",
+        help="FHIR R4 Bundle (JSON file or -) to read the profile from; options override it."),
+    fhir_bundles: str | None = typer.Option(
+        None, "--fhir-bundles", metavar="FILE|-",
+        help="Batch: NDJSON, one FHIR R4 Bundle per line (file or -); JSON Lines out."),
+    fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(RECOMMEND)}."),
+    detail: bool = typer.Option(
+        False, "--detail", help="Each recommendation in full: statement, number, section, why."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Every criterion of the applying and partly matched items (with --all: of all)."),
+    show_all: bool = typer.Option(False, "--all", help="Also list unassessed and not applicable recommendations."),
+    include_unverified: bool = typer.Option(
+        False, "--include-unverified",
+        help="Also evaluate items whose source could not be found (seed-only), in their own section."),
+    source: list[str] | None = typer.Option(
+        None, "--source", metavar="BODY|ID", help="Only these bodies or document ids (repeatable)."),
     include_superseded: bool = typer.Option(False, "--include-superseded", help="Include superseded documents."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory or file (repeatable), loaded together with the bundled documents."),
-    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
-):
+    guidelines: list[str] | None = _guidelines_option(),
+    no_bundled: bool = _no_bundled_option(),
+) -> None:
     """Recommendations for a patient profile, each with its native grade, source and why it matched."""
     from . import profile as profiles_mod
     from .engine import Engine
-    from .render import RECOMMEND, get
+    from .render import get
+    from .render.words import document_error, option_error
 
     given = dict(ceap=ceap, lesion=lesion or None, bleeding_risk=bleeding_risk, severity=severity,
                  symptom_days=symptom_days, factors=factor or None, abi=abi, ankle_pressure=ankle_pressure,
-                 toe_pressure=toe_pressure)
+                 toe_pressure=toe_pressure, pregnancy_trimester=pregnancy_trimester)
     flags = {k: v for k, v in given.items() if v is not None}  # profile values given as options
     kb = _kb(guidelines, no_bundled)
     engine = Engine(kb)
-    options = dict(include_superseded=include_superseded, sources=_sources(kb, source))
+    options = dict(include_superseded=include_superseded, sources=_sources(kb, source),
+                   include_unverified=include_unverified)
     if profiles is not None and profile is not None:
         raise InputError("--profiles (batch) and --profile cannot be combined")
     inputs = [o for o, v in (("--profile", profile), ("--profiles", profiles), ("--fhir", fhir),
                              ("--fhir-bundles", fhir_bundles)) if v is not None]
     if len(inputs) > 1:
         raise InputError(f"{' and '.join(inputs)} cannot be combined (give one input)")
+    if (profiles is not None or fhir_bundles is not None) and (fmt not in ("table", "jsonl") or explain or detail):
+        raise InputError(f"{inputs[0]} (batch) writes JSON Lines: --format, --explain and --detail do not apply")
     if profiles is not None:
         from .batch import run_batch
 
@@ -155,40 +192,65 @@ def recommend(
     if profile is not None:
         name = "<stdin>" if profile == "-" else profile
         doc = profiles_mod.parse_text(kb.vocabulary, _read_text(profile, "--profile"), name)
-        profiles_mod.from_mapping(kb.vocabulary, doc, prefix=f"{name}: ")  # reports bad documents precisely
+        try:
+            profiles_mod.from_mapping(kb.vocabulary, doc, prefix=f"{name}: ")  # reports bad documents precisely
+        except InputError as e:
+            raise document_error(e) from None
         raw = dict(doc)
         if "factors" in flags and raw.get("factors"):
             flags["factors"] = _merge_factors(kb, raw["factors"], flags["factors"])
     raw.update(flags)
-    prof = profiles_mod.build(kb.vocabulary, cli=True, **raw)
+    try:
+        prof = profiles_mod.build(kb.vocabulary, **raw)
+    except InputError as e:
+        raise option_error(e) from None
     result = engine.evaluate(prof, **options)
     render = get(RECOMMEND, fmt)
-    kwargs = dict(include_all=show_all, explain=explain)
-    if fmt == "table":
-        kwargs["width"] = _width()
     if from_fhir is not None:  # the output gains a `fhir` object (provenance per fact, ignored codes)
         from .fhir.commands import with_fhir
 
         render = with_fhir(render, fmt, from_fhir)
+    _emit(render, kb, result, include_all=show_all, explain=explain, detail=detail,
+          width=_width() if fmt == "table" else None)
+
+
+def _emit(render: Any, *args: Any, width: int | None = None, **kwargs: Any) -> None:
+    """Run a renderer on stdout; a reader that goes away (``| head``) ends the run quietly with exit 0."""
+    if width is not None:
+        kwargs["width"] = width
     try:
-        render(kb, result, sys.stdout, **kwargs)
+        render(*args, sys.stdout, **kwargs)
         sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: the reader has what it wanted
+    except BrokenPipeError:
+        _quiet_stdout()
+    except SystemExit as e:  # rich turns a broken pipe into SystemExit(1) itself
+        if e.code != 1 or not _stdout_gone():
+            raise
         _quiet_stdout()
 
 
-def _merge_factors(kb, base, override: list) -> list:
+def _stdout_gone() -> bool:
+    try:
+        sys.stdout.flush()
+        return False
+    except (BrokenPipeError, OSError, ValueError):
+        return True
+
+
+def _merge_factors(kb: Any, base: Any, override: Any) -> list:
     """The profile document's factors (list or mapping, already validated) with the --factor options on top."""
-    from .profile import parse_factor
+    from .profile import merge_factors, parse_factors
 
-    if isinstance(base, dict):
-        base = [f"{k}={'yes' if v else 'no'}" for k, v in base.items()]
-    merged = dict(parse_factor(f, kb.vocabulary, "factors") for f in base)
-    merged.update(parse_factor(f, kb.vocabulary) for f in override)
-    return [f"{k}={'yes' if v else 'no'}" for k, v in merged.items()]
+    try:
+        parse_factors(kb.vocabulary, override)
+    except InputError as e:
+        from .render.words import option_error
+
+        raise option_error(e) from None
+    return merge_factors(kb.vocabulary, base, override)
 
 
-def _sources(kb, wanted):
+def _sources(kb: Any, wanted: Any) -> Any:
     if not wanted:
         return None
     valid = sorted({g.body for g in kb.guidelines} | {g.id for g in kb.guidelines})
@@ -206,17 +268,25 @@ def _width() -> int | None:
 
 @command()
 def validate(
-    paths: Optional[List[str]] = typer.Argument(None, help="Guideline files or directories (default: the bundled set); checked together with the bundled knowledge base."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text, json, github or sarif."),
+    paths: list[str] | None = typer.Argument(
+        None, metavar="[PATHS]...",
+        help="Guideline files or directories (default: the bundled set); checked together with the bundled "
+             "knowledge base."),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(VALIDATE)}."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
-    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
-    config: Optional[str] = typer.Option(None, "--config", help="Config file (.vascular.yaml or pyproject.toml); default: found from the current directory upwards."),
-    skip_other: bool = typer.Option(False, "--skip-non-vascular", help="Skip YAML files without a top-level guideline, vocabulary, grading or fhir_mapping key (the pre-commit hook) instead of reporting VG003."),
-):
+    no_bundled: bool = _no_bundled_option(),
+    config: str | None = typer.Option(
+        None, "--config", metavar="FILE",
+        help="Config file (.vascular.yaml or pyproject.toml); default: found from the current directory upwards."),
+    skip_other: bool = typer.Option(
+        False, "--skip-non-vascular",
+        help="Skip YAML files without a top-level guideline, vocabulary, grading or fhir_mapping key (the pre-commit "
+             "hook) instead of reporting VG003."),
+) -> Any:
     """Check guideline files; every problem as file:line:col: CODE message. Exit 0 clean, 1 problems."""
     from . import config as config_mod
     from .loader import collect, load, reported
-    from .render import VALIDATE, get
+    from .render import get
 
     fmt = _choice(fmt, list(VALIDATE), "--format")
     missing = [p for p in paths or () if not os.path.exists(p)]
@@ -244,7 +314,7 @@ def validate(
     raise typer.Exit(1 if errors or (strict and warnings) else 0)
 
 
-def _vascular_files(paths: List[str]) -> List[str]:
+def _vascular_files(paths: list[str]) -> list[str]:
     """The given files that are vascular documents by content (directories are kept: they are read as a whole)."""
     from .loader import is_vascular_text, read_bytes
 
@@ -263,11 +333,15 @@ def _vascular_files(paths: List[str]) -> List[str]:
 
 @command()
 def export(
-    fmt: str = typer.Option("fhir", "--format", "-f", help="Export format: fhir (FHIR R4 JSON, CPG-on-FHIR PlanDefinitions)."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="A directory (one JSON file per resource) or a .json file (one Bundle); default: the Bundle on stdout."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
-    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
-):
+    fmt: str = typer.Option(
+        "fhir", "--format", "-f", metavar="FORMAT",
+        help="Export format: fhir (FHIR R4 JSON, CPG-on-FHIR PlanDefinitions)."),
+    output: str | None = typer.Option(
+        None, "--output", "-o", metavar="DIR|FILE",
+        help="A directory (one JSON file per resource) or a .json file (one Bundle); default: the Bundle on stdout."),
+    guidelines: list[str] | None = _guidelines_option(),
+    no_bundled: bool = _no_bundled_option(),
+) -> None:
     """Write the knowledge base as FHIR R4 resources (PlanDefinition per document, one action per recommendation)."""
     from .fhir.export import write
 
@@ -282,146 +356,84 @@ def export(
 
 @command("list")
 def list_(
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
-    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
-):
-    """The loaded guideline documents: body, year, status, recommendations, unverified numbers."""
-    import json
+    document: str | None = typer.Argument(
+        None, metavar="[DOCUMENT]", help="A document id: list its recommendation ids."),
+    guidelines: list[str] | None = _guidelines_option(),
+    no_bundled: bool = _no_bundled_option(),
+    fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(LIST)}."),
+) -> Any:
+    """The loaded guideline documents (body, year, status, counts), or the recommendation ids of one document."""
+    from .render import get
 
-    fmt = _choice(fmt, ["table", "json"], "--format")
+    fmt = _choice(fmt, list(LIST), "--format")
     kb = _kb(guidelines, no_bundled)
-    rows = []
-    for g in sorted(kb.guidelines, key=lambda g: (g.body, -g.year, g.id)):
-        recs = [r for r in kb.recommendations if r.guideline.id == g.id]
-        rows.append({"id": g.id, "body": g.body, "year": g.year, "status": g.status, "superseded_by": g.superseded_by,
-                     "recommendations": len(recs), "unverified_numbers": sum(not r.number_verified for r in recs),
-                     "title": g.title, "doi": g.doi, "sha256": g.sha256})
-    if fmt == "json":
-        print(json.dumps({"schema": "vascular.list/1", "guidelines": rows}, indent=2, ensure_ascii=False))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="Loaded guideline documents", expand=False)
-    for col in ("id", "body", "year", "status", "recommendations", "unverified numbers"):
-        table.add_column(col, justify="right" if col in ("year", "recommendations", "unverified numbers") else "left",
-                         no_wrap=col == "id")
-    for r in rows:
-        status = r["status"] + (f" by {r['superseded_by']}" if r["superseded_by"] else "")
-        table.add_row(r["id"], r["body"], str(r["year"]), status, str(r["recommendations"]), str(r["unverified_numbers"]))
-    Console(markup=False, highlight=False, width=_width()).print(table)
+    if document is not None:
+        _choice(document, sorted(g.id for g in kb.guidelines), "DOCUMENT")
+    _emit(get(LIST, fmt), kb, document=document, width=_width())
 
 
 @command()
 def show(
     rec_id: str = typer.Argument(..., metavar="ID", help="Full id, e.g. svs-avf-2014-vlu/6.14."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
-    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-):
-    """Everything known about one recommendation: grade, source, criteria, certainty."""
-    import json
-
-    from .loader import plain
-    from .render.common import clean, grade, number
+    provenance: bool = typer.Option(False, "--provenance", help="Also the transcription provenance (maintainers)."),
+    guidelines: list[str] | None = _guidelines_option(),
+    no_bundled: bool = _no_bundled_option(),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(SHOW)}."),
+) -> Any:
+    """Everything known about one recommendation: statement, grade, number, section, criteria, certainty."""
+    from .render import get
     from .suggest import did_you_mean
 
-    fmt = _choice(fmt, ["text", "json"], "--format")
+    fmt = _choice(fmt, list(SHOW), "--format")
     kb = _kb(guidelines, no_bundled)
     by_id = {r.full_id: r for r in kb.recommendations}
-    r = by_id.get(rec_id)
+    aliases = {r.alias.lower(): r for r in kb.recommendations if r.alias}
+    r = by_id.get(rec_id) or aliases.get(rec_id.lower())
     if r is None:
-        raise InputError(f"unknown recommendation {rec_id!r}{did_you_mean(rec_id, by_id)}; see 'vascular list' "
-                         "(ids look like svs-avf-2014-vlu/6.14)")
-    gr = grade(kb, r)
-    doc = {"id": r.full_id, "guideline": {"id": r.guideline.id, "body": r.guideline.body, "year": r.guideline.year,
-                                          "title": r.guideline.title, "citation": r.guideline.citation,
-                                          "doi": r.guideline.doi, "status": r.guideline.status},
-           "number": r.number, "number_verified": r.number_verified, "number_basis": r.number_basis,
-           "locator": r.locator, "kind": r.kind, "statement": r.statement, "wording": r.wording, "action": r.action,
-           "direction": r.direction, "grade": gr["display"], "strength": gr["strength"], "evidence": gr["evidence"],
-           "rating": r.rating, "rrl": r.rrl, "grade_conflict": r.grade_conflict, "certainty": r.certainty,
-           "uncertain": r.uncertain, "source": r.source, "source_reliability": r.source_reliability,
-           "note": r.note, "when": plain(r.when)}
-    if fmt == "json":
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
-        return
-    lines = [f"{r.full_id}  {r.guideline.body} {r.guideline.year}: {r.guideline.title}",
-             f"  statement:   {r.statement}",
-             f"  grade:       {gr['display']} (common: {gr['strength']['common'] or 'ungraded'}; {r.direction or 'scope'})",
-             f"  number:      {number(r)}" + (f" - {r.number_basis}" if r.number_basis else ""),
-             f"  locator:     {r.locator}",
-             f"  action:      {r.action}",
-             f"  when:        {json.dumps(plain(r.when), ensure_ascii=False)}",
-             f"  certainty:   {r.certainty}" + (f" - {r.uncertain}" if r.uncertain else ""),
-             f"  source:      {r.source or '-'} ({r.source_reliability or '-'})",
-             f"  citation:    {r.guideline.citation}" + (f" doi:{r.guideline.doi}" if r.guideline.doi else "")]
-    if r.grade_conflict:
-        lines.append(f"  disputed:    {json.dumps(plain(r.grade_conflict), ensure_ascii=False)}")
-    if r.note:
-        lines.append(f"  note:        {r.note}")
-    print("\n".join(clean(line) for line in lines))
+        doc = rec_id.partition("/")[0]
+        where = (f"'vascular list {doc}' lists its ids" if any(g.id == doc for g in kb.guidelines)
+                 else "'vascular list DOCUMENT' lists a document's ids (document ids: 'vascular list')")
+        raise InputError(f"unknown recommendation {rec_id!r}{did_you_mean(rec_id, by_id)}; {where}")
+    _emit(get(SHOW, fmt), kb, r, provenance=provenance, width=_width())
 
 
 @command()
 def vocab(
-    kind: Optional[str] = typer.Argument(None, help="lesion, factor, action, bleeding-risk or severity."),
-    guidelines: Optional[List[str]] = typer.Option(None, "--guidelines", help="Guideline directory (repeatable)."),
-    no_bundled: bool = typer.Option(False, "--no-bundled", help=NO_BUNDLED_HELP),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-):
-    """The controlled vocabulary: every term with its definition and aliases."""
-    import json
-
+    kind: str | None = typer.Argument(
+        None, metavar="[KIND]", help="lesion, factor, action, bleeding-risk or severity."),
+    guidelines: list[str] | None = _guidelines_option(),
+    no_bundled: bool = _no_bundled_option(),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(VOCAB)}."),
+) -> Any:
+    """The controlled vocabulary: every term with its definition and aliases, and the implied facts."""
+    from .render import get
     from .vocab import KINDS
 
-    fmt = _choice(fmt, ["text", "json"], "--format")
+    fmt = _choice(fmt, list(VOCAB), "--format")
     if kind is not None:
-        _choice(kind, list(KINDS), "KIND")
+        kind = _choice(kind.lower(), list(KINDS), "KIND")
     kb = _kb(guidelines, no_bundled)
-    kinds = [kind] if kind else list(KINDS)
-    if fmt == "json":
-        print(json.dumps({k: {n: {"definition": t.definition, "aliases": list(t.aliases), "broader": list(t.broader)}
-                              for n, t in sorted(kb.vocabulary.terms.get(k, {}).items())} for k in kinds},
-                         indent=2, ensure_ascii=False))
-        return
-    for k in kinds:
-        print(f"{k}:")
-        for name, t in sorted(kb.vocabulary.terms.get(k, {}).items()):
-            extra = f" (aliases: {', '.join(t.aliases)})" if t.aliases else ""
-            group = f" [in {', '.join(t.broader)}]" if t.broader else ""
-            print(f"  {name}{group}: {t.definition}{extra}")
+    _emit(get(VOCAB, fmt), kb, [kind] if kind else list(KINDS))
 
 
 @command("ceap")
 def ceap_cmd(text: str = typer.Argument(..., metavar="STRING", help="A CEAP 2020 string, e.g. 'C6,s Es Ad Pr,o'."),
-             fmt: str = typer.Option("text", "--format", "-f", help="text or json.")):
+             fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT",
+                                     help=f"Output format: {names(CEAP)}.")) -> Any:
     """Parse a CEAP 2020 string and show its parts."""
-    import json
-
     from . import ceap
+    from .render import get
 
-    fmt = _choice(fmt, ["text", "json"], "--format")
+    fmt = _choice(fmt, list(CEAP), "--format")
     try:
         c = ceap.parse(text)
     except ceap.CeapError as e:
         raise InputError(f"CEAP {text!r}: {e} (at column {e.col})") from None
-    d = c.to_json()
-    if fmt == "json":
-        print(json.dumps(d, indent=2))
-        return
-    sym = {True: "symptomatic", False: "asymptomatic", None: "not stated"}[d["symptomatic"]]
-    print(f"clinical class:  {c.clinical} (classes written: {', '.join(c.classes)}; {sym})\n"
-          f"etiology:        {' '.join(c.etiology) or 'not stated'}\n"
-          f"anatomy:         {' '.join(c.anatomy) or 'not stated'}"
-          + (f" (segments: {', '.join(c.segments)})" if c.segments else "") + "\n"
-          f"pathophysiology: {' '.join(c.pathophysiology) or 'not stated'}\n"
-          f"basic CEAP:      {c.basic}")
+    _emit(get(CEAP, fmt), c)
 
 
 @command()
-def schema():
+def schema() -> Any:
     """Print the JSON Schema of the guideline file format (for editors and check-jsonschema)."""
     import json
 
@@ -430,7 +442,7 @@ def schema():
     print(json.dumps(json_schema(), indent=2))
 
 
-def _click_exceptions():
+def _click_exceptions() -> Any:
     try:
         from typer._click import exceptions
     except ImportError:  # typer versions that use click directly
@@ -481,12 +493,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _quiet_stdout() -> None:
-    """After the reader of our stdout went away (``| head``), stop Python from complaining at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:  # pragma: no cover
-        pass
+    from .stdio import quiet_stdout
+
+    quiet_stdout()
 
 
 def run() -> None:

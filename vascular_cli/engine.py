@@ -7,47 +7,35 @@ is *possible* when none is False and some are unknown, and is *not applicable* o
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
 from .ceap import GROUPS
+from .fields import BY_KEY, CHOICE, NUMERIC
 from .model import COMMON_ORDER, Finding, Match, Profile, Recommendation
+
+State = tuple[bool | None, tuple[str, ...]]  # a criterion's answer and the facts it misses
 
 CEAP_ORDER = ("C0", "C1", "C2", "C2r", "C3", "C4", "C4a", "C4b", "C4c", "C5", "C6", "C6r")
 STATUS_ORDER = {"applies": 0, "possible": 1, "not-applicable": 2}
 DIRECTION_ORDER = {"for": 0, "against": 1, None: 2}
 EVIDENCE_ORDER = {"A": 0, "B": 1, "C": 2}
 
-OPTIONS = {
-    "ceap": "--ceap", "etiology": "--ceap with the E part (e.g. 'C3 Ep')", "lesion": "--lesion",
-    "bleeding_risk": "--bleeding-risk", "severity": "--severity", "symptom_days": "--symptom-days",
-    "abi": "--abi", "ankle_pressure": "--ankle-pressure", "toe_pressure": "--toe-pressure",
-}
-
-
-def supply(fact: str) -> str:
-    """The CLI option that supplies a missing fact."""
-    if fact.startswith("factor:"):
-        return f"--factor {fact[7:]}=yes|no"
-    if fact.startswith("ceap-subclass:"):
-        return f"--ceap with the {fact[14:]} subclass"
-    return OPTIONS.get(fact, f"--{fact.replace('_', '-')}")
-
-
-def _or(states) -> bool | None:
+def _or(states: Iterable[bool | None]) -> bool | None:
     states = list(states)
     if any(s is True for s in states):
         return True
     return None if any(s is None for s in states) else False
 
 
-def _and(states) -> bool | None:
+def _and(states: Iterable[bool | None]) -> bool | None:
     states = list(states)
     if any(s is False for s in states):
         return False
     return None if any(s is None for s in states) else True
 
 
-def _membership(profile_terms, allowed: frozenset, leaves) -> bool | None:
+def _membership(profile_terms: Iterable[str], allowed: frozenset, leaves: Callable[[str], frozenset]) -> bool | None:
     """Does some profile term fall inside ``allowed``? A group term that only overlaps it is unknown."""
     state: bool | None = False
     for t in profile_terms:
@@ -63,7 +51,7 @@ def _ceap_leaves(code: str) -> frozenset:
     return frozenset((code,) + GROUPS.get(code, ()))
 
 
-def ceap_set(spec) -> frozenset:
+def ceap_set(spec: Any) -> frozenset:
     """The clinical classes a ``ceap`` criterion covers (lists and {min, max} ranges; groups expanded)."""
     if isinstance(spec, dict):
         lo = CEAP_ORDER.index(spec.get("min", "C0"))
@@ -76,7 +64,7 @@ def ceap_set(spec) -> frozenset:
     return frozenset(out)
 
 
-def _fmt_range(r: dict, unit: str = "") -> str:
+def _fmt_range(r: Mapping[str, float], unit: str = "") -> str:
     parts = []
     for key, op in (("min", ">="), ("above", ">"), ("max", "<="), ("below", "<")):
         if key in r:
@@ -84,7 +72,7 @@ def _fmt_range(r: dict, unit: str = "") -> str:
     return " and ".join(parts)
 
 
-def in_range(value, r: dict) -> bool:
+def in_range(value: float, r: Mapping[str, float]) -> bool:
     return not (("min" in r and value < r["min"]) or ("max" in r and value > r["max"])
                 or ("below" in r and value >= r["below"]) or ("above" in r and value <= r["above"]))
 
@@ -96,8 +84,9 @@ class Criterion:
     name = ""
     requires = ""
     fields: tuple[str, ...] = ()  # the profile fields it reads
+    positive = True  # asks for something present; False when it only asks for absences (e.g. "no lesion vte")
 
-    def state(self, p: Profile) -> tuple[bool | None, tuple[str, ...]]:  # pragma: no cover - interface
+    def state(self, p: Profile) -> State:  # pragma: no cover - interface
         raise NotImplementedError
 
     def shown(self, p: Profile) -> str | None:
@@ -106,41 +95,41 @@ class Criterion:
 
     def eval(self, p: Profile) -> Finding:
         state, missing = self.state(p)
-        return Finding(self.name, state, self.requires, self.shown(p), missing)
+        return Finding(self.name, state, self.requires, self.shown(p), missing, self.positive)
 
 
 class CeapCriterion(Criterion):
     name, fields = "ceap", ("ceap",)
 
-    def __init__(self, spec):
+    def __init__(self, spec: Any) -> None:
         self.allowed = ceap_set(spec)
         self.requires = ("CEAP " + f"{spec.get('min', 'C0')}-{spec.get('max', 'C6')}" if isinstance(spec, dict)
                          else "CEAP " + " or ".join(spec))
 
-    def state(self, p):
+    def state(self, p: Profile) -> State:
         if p.ceap is None:
             return None, ("ceap",)
         state = _membership(p.ceap.top, self.allowed, _ceap_leaves)
         return state, tuple(f"ceap-subclass:{c}" for c in p.ceap.top if c in GROUPS) if state is None else ()
 
-    def shown(self, p):
+    def shown(self, p: Profile) -> str | None:
         return p.ceap.clinical if p.ceap else None
 
 
 class EtiologyCriterion(Criterion):
     name, fields = "etiology", ("ceap",)
 
-    def __init__(self, spec):
+    def __init__(self, spec: Any) -> None:
         self.allowed = frozenset(c for e in spec for c in _ceap_leaves(e))
         self.requires = "CEAP etiology " + " or ".join(spec)
 
-    def state(self, p):
+    def state(self, p: Profile) -> State:
         if p.ceap is None or not p.ceap.etiology:
             return None, ("etiology",)
         state = _membership(p.ceap.etiology, self.allowed, _ceap_leaves)
         return state, () if state is not None else ("etiology",)
 
-    def shown(self, p):
+    def shown(self, p: Profile) -> str | None:
         return " ".join(p.ceap.etiology) if p.ceap and p.ceap.etiology else None
 
 
@@ -149,7 +138,7 @@ class LesionCriterion(Criterion):
 
     name, fields = "lesion", ("lesions",)
 
-    def __init__(self, spec, vocab):
+    def __init__(self, spec: Any, vocab: Any) -> None:
         form = {"any": spec} if isinstance(spec, list) else spec
         self.table = vocab.leaves.get("lesion", {})
         self.any = vocab.expand("lesion", form["any"]) if "any" in form else None
@@ -163,11 +152,12 @@ class LesionCriterion(Criterion):
         if form.get("none"):
             bits.append("no lesion " + ", ".join(form["none"]))
         self.requires = "; ".join(bits)
+        self.positive = "any" in form or bool(form.get("all"))
 
     def leaves(self, term: str) -> frozenset:
         return self.table.get(term) or frozenset((term,))
 
-    def state(self, p):
+    def state(self, p: Profile) -> State:
         if p.lesions is None:
             return None, ("lesion",)
         states = []
@@ -180,7 +170,7 @@ class LesionCriterion(Criterion):
         state = _and(states)
         return state, ("lesion",) if state is None else ()
 
-    def shown(self, p):
+    def shown(self, p: Profile) -> str | None:
         return None if p.lesions is None else ", ".join(p.lesions) or "none"
 
 
@@ -189,14 +179,15 @@ class FactorCriterion(Criterion):
 
     name, fields = "factors", ("factors",)
 
-    def __init__(self, spec):
+    def __init__(self, spec: Any) -> None:
         self.all, self.any, self.none = (tuple(spec.get(k, ())) for k in ("all", "any", "none"))
         bits = [f"{label} {', '.join(v)}" for label, v in
                 (("all of", self.all), ("any of", self.any), ("none of", self.none)) if v]
         self.requires = "factors " + "; ".join(bits)
         self.names = self.all + self.any + self.none
+        self.positive = bool(self.all or self.any)
 
-    def state(self, p):
+    def state(self, p: Profile) -> State:
         f = p.factors
         unknown = False
         for n in self.all:
@@ -217,64 +208,68 @@ class FactorCriterion(Criterion):
                 unknown = True
         return (None, tuple(f"factor:{n}" for n in self.names if n not in f)) if unknown else (True, ())
 
-    def shown(self, p):
+    def shown(self, p: Profile) -> str | None:
         given = [f"{n}={'yes' if p.factors[n] else 'no'}" for n in self.names if n in p.factors]
         return ", ".join(given) or None
 
 
 class ChoiceCriterion(Criterion):
-    def __init__(self, name, spec):
-        self.name, self.fields, self.allowed = name, (name,), frozenset(spec)
-        self.requires = f"{name.replace('_', ' ')} " + " or ".join(spec)
+    def __init__(self, name: str, spec: Any) -> None:
+        field = BY_KEY[name]
+        self.name, self.fields, self.allowed = name, (field.attr,), frozenset(spec)
+        self.requires = f"{field.label} " + " or ".join(spec)
 
-    def state(self, p):
-        value = getattr(p, self.name)
+    def state(self, p: Profile) -> State:
+        value = getattr(p, self.fields[0])
         return (None, (self.name,)) if value is None else (value in self.allowed, ())
 
 
 class RangeCriterion(Criterion):
-    UNITS = {"symptom_days": " days", "ankle_pressure": " mm Hg", "toe_pressure": " mm Hg", "abi": ""}
+    def __init__(self, name: str, spec: Any) -> None:
+        field = BY_KEY[name]
+        self.name, self.fields, self.range = name, (field.attr,), dict(spec)
+        self.requires = f"{field.label} {_fmt_range(spec, field.unit)}"
 
-    def __init__(self, name, spec):
-        self.name, self.fields, self.range = name, (name,), dict(spec)
-        label = {"abi": "ABI", "symptom_days": "symptom days"}.get(name, name.replace("_", " "))
-        self.requires = f"{label} {_fmt_range(spec, self.UNITS[name])}"
-
-    def state(self, p):
-        value = getattr(p, self.name)
+    def state(self, p: Profile) -> State:
+        value = getattr(p, self.fields[0])
         return (None, (self.name,)) if value is None else (in_range(value, self.range), ())
 
-    def shown(self, p):
-        value = getattr(p, self.name)
+    def shown(self, p: Profile) -> str | None:
+        value = getattr(p, self.fields[0])
         return None if value is None else f"{value:g}"
 
 
 class AnyOfCriterion(Criterion):
     name = "any_of"
 
-    def __init__(self, alternatives, vocab):
+    def __init__(self, alternatives: Any, vocab: Any) -> None:
         self.alternatives = [compile_criteria(a, vocab) for a in alternatives]
         self.requires = "any of: " + " | ".join(" and ".join(c.requires for c in alt) for alt in self.alternatives)
         self.fields = tuple(sorted({f for alt in self.alternatives for c in alt for f in c.fields}))
+        self.positive = any(c.positive for alt in self.alternatives for c in alt)
 
-    def state(self, p):
+    def state(self, p: Profile) -> State:
         results = [[c.state(p) for c in alt] for alt in self.alternatives]
         states = [_and(s for s, _ in alt) for alt in results]
         state = _or(states)
         missing: dict[str, None] = {}
         if state is None:
-            for alt, s in zip(results, states):
+            for alt, s in zip(results, states, strict=False):
                 if s is None:
                     for _, m in alt:
                         missing.update(dict.fromkeys(m))
         return state, tuple(missing)
 
-    def shown(self, p):
+    def shown(self, p: Profile) -> str | None:
         given = [f"{c.name}: {c.shown(p)}" for alt in self.alternatives for c in alt if c.shown(p) is not None]
         return "; ".join(dict.fromkeys(given)) or None
 
 
-def compile_criteria(when, vocab) -> list[Criterion]:
+class CriteriaError(ValueError):
+    """A ``when`` mapping uses a key no criterion reads (reported by validation as VG014's sibling VG002)."""
+
+
+def compile_criteria(when: Mapping[str, Any], vocab: Any) -> list[Criterion]:
     out: list[Criterion] = []
     for key, spec in when.items():
         if key == "ceap":
@@ -285,16 +280,35 @@ def compile_criteria(when, vocab) -> list[Criterion]:
             out.append(LesionCriterion(spec, vocab))
         elif key == "factors":
             out.append(FactorCriterion(spec))
-        elif key in ("bleeding_risk", "severity"):
+        elif key in CHOICE:
             out.append(ChoiceCriterion(key, spec))
-        elif key in RangeCriterion.UNITS:
+        elif key in NUMERIC:
             out.append(RangeCriterion(key, spec))
         elif key == "any_of":
             out.append(AnyOfCriterion(spec, vocab))
+        else:
+            raise CriteriaError(f"unknown criterion {key!r}")
     return out
 
 
-def status_of(findings) -> str:
+def rank_facts(masks: Mapping[str, int]) -> list[tuple[str, int, int]]:
+    """Ask next: missing facts ranked by how many possible recommendations each would settle.
+
+    ``masks`` maps each missing fact to the set (int bitmask) of possible recommendations that miss it. Answering a
+    fact can settle each of them (``up_to``: an answer that fails a criterion settles the recommendation as not
+    applicable); it settles for certain, whatever the answer, those for which it is the only missing fact
+    (``certain``). Order: up_to, then certain (both descending), then the fact id.
+    Returns [(fact, up_to, certain)]. The one ranking rule, used by the engine and the batch index alike."""
+    once = twice = 0
+    for m in masks.values():
+        twice |= once & m
+        once |= m
+    alone = once & ~twice
+    order = sorted([(-m.bit_count(), -(m & alone).bit_count(), fact) for fact, m in masks.items()])
+    return [(fact, -up_to, -certain) for up_to, certain, fact in order]
+
+
+def status_of(findings: Iterable[Finding]) -> str:
     state = _and(f.state for f in findings)
     return "applies" if state is True else "possible" if state is None else "not-applicable"
 
@@ -303,39 +317,61 @@ class Result(NamedTuple):
     profile: Profile
     guidelines: tuple
     matches: tuple[Match, ...]
+    unverified_left_out: int = 0  # seed-only items in scope but not evaluated (include_unverified=False)
 
     @property
     def covered(self) -> bool:
-        return any(m.status == "applies" for m in self.matches)
+        return any(m.status == "applies" and m.rec.certainty != "seed-only" for m in self.matches)
 
     def by_status(self, status: str) -> list[Match]:
         return [m for m in self.matches if m.status == status]
+
+    def ask_next(self) -> list[tuple[str, int, int]]:
+        """The facts missing from the partly matched possible recommendations, ranked (see rank_facts)."""
+        masks: dict[str, int] = {}
+        for i, m in enumerate(self.matches):
+            if m.partly_matched:
+                for fact in m.missing:
+                    masks[fact] = masks.get(fact, 0) | (1 << i)
+        return rank_facts(masks)
 
 
 class Engine:
     """A knowledge base compiled for matching. Build once, evaluate many profiles."""
 
-    def __init__(self, kb):
+    def __init__(self, kb: Any) -> None:
         self.kb = kb
         self.compiled = [(r, compile_criteria(r.when, kb.vocabulary)) for r in kb.recommendations]
         self.sort_key = {r.full_id: self._sort_key(r) for r in kb.recommendations}
         leaves = kb.vocabulary.leaves.get("action", {})
         self.related = lambda a, b: a == b or a in leaves.get(b, ()) or b in leaves.get(a, ())
 
-    def _sort_key(self, r: Recommendation):
+    def conflicting(self, a: Recommendation, b: Recommendation) -> bool:
+        """The conflict rule (one place; the batch index precomputes it per pair): two recommendations with
+        opposite directions on the same, a broader or a narrower action; seed-only items never conflict."""
+        return (a.kind == b.kind == "recommendation" and bool(a.direction) and bool(b.direction)
+                and a.direction != b.direction and a.certainty != "seed-only" and b.certainty != "seed-only"
+                and self.related(a.action, b.action))
+
+    def _sort_key(self, r: Recommendation) -> tuple:
         system = self.kb.grading.get(r.guideline.grading)
         code = system.strength.get(r.strength) if system and r.strength else None
         return (DIRECTION_ORDER.get(r.direction, 2), COMMON_ORDER.get(code.common if code else None, 3),
-                EVIDENCE_ORDER.get(r.evidence, 3), r.guideline.body, -r.guideline.year, r.guideline.id, r.position)
+                EVIDENCE_ORDER.get(r.evidence or "", 3), r.guideline.body, -r.guideline.year, r.guideline.id,
+                r.position)
 
-    def select(self, include_superseded: bool = False, sources=None):
+    def select(self, include_superseded: bool = False, sources: Iterable[str] | None = None,
+               include_unverified: bool = False) -> list[tuple[Recommendation, list[Criterion]]]:
         """The (recommendation, criteria) pairs in scope: recommendations (not scope or practice statements) of
-        active documents (all with include_superseded), optionally only some bodies or document ids."""
+        active documents (all with include_superseded), optionally only some bodies or document ids. Items whose
+        source could not be found (certainty seed-only) only with include_unverified."""
         wanted = {s.lower() for s in sources} if sources else None
         out = []
         for r, crit in self.compiled:
             g = r.guideline
             if r.kind != "recommendation":
+                continue
+            if r.certainty == "seed-only" and not include_unverified:
                 continue
             if g.status != "active" and not include_superseded:
                 continue
@@ -344,24 +380,29 @@ class Engine:
             out.append((r, crit))
         return out
 
-    def evaluate(self, profile: Profile, *, include_superseded: bool = False, sources=None) -> Result:
-        scope = self.select(include_superseded, sources)
+    def evaluate(self, profile: Profile, *, include_superseded: bool = False, sources: Iterable[str] | None = None,
+                 include_unverified: bool = False) -> Result:
+        scope = self.select(include_superseded, sources, include_unverified)
         matches = []
         for r, crit in scope:
             findings = tuple(c.eval(profile) for c in crit)
             matches.append(Match(r, status_of(findings), findings))
         matches = self._with_conflicts(matches)
         matches.sort(key=lambda m: (STATUS_ORDER[m.status],) + self.sort_key[m.rec.full_id])
-        guidelines = tuple({r.guideline.id: r.guideline for r, _ in scope}.values())
-        return Result(profile, guidelines, tuple(matches))
+        wanted = {s.lower() for s in sources} if sources else None
+        guidelines = tuple(g for g in self.kb.guidelines if (g.status == "active" or include_superseded)
+                           and (not wanted or g.body.lower() in wanted or g.id.lower() in wanted))
+        left_out = 0 if include_unverified else (
+            len(self.select(include_superseded, sources, True)) - len(scope))
+        return Result(profile, guidelines, tuple(matches), left_out)
 
     def _with_conflicts(self, matches: list[Match]) -> list[Match]:
         """Two applicable recommendations on the same (or a broader/narrower) action with opposite directions."""
-        live = [m for m in matches if m.status == "applies" and m.rec.kind == "recommendation" and m.rec.direction]
+        live = [m for m in matches if m.status == "applies"]
         conflicts: dict[str, list[str]] = {}
         for i, a in enumerate(live):
             for b in live[i + 1:]:
-                if a.rec.direction != b.rec.direction and self.related(a.rec.action, b.rec.action):
+                if self.conflicting(a.rec, b.rec):
                     conflicts.setdefault(a.rec.full_id, []).append(b.rec.full_id)
                     conflicts.setdefault(b.rec.full_id, []).append(a.rec.full_id)
         if not conflicts:

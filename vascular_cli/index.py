@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import sys
 from itertools import combinations
+from typing import Any
 
-from .engine import in_range
+from .engine import in_range, rank_facts
 from .errors import InputError
+from .fields import CHOICE, NUMERIC, SMALL, plain_number  # declared once, in fields.py
 
-NUMERIC = ("symptom_days", "abi", "ankle_pressure", "toe_pressure")
-SMALL = ("abi", "ankle_pressure", "bleeding_risk", "severity", "symptom_days", "toe_pressure")  # few distinct values
 MEMO_LIMIT = 4096  # entries per memo generation (memory stays bounded whatever the input size)
 
 
@@ -42,7 +42,7 @@ class _Memo:
         self.old: dict = {}
         self.limit = limit
 
-    def get(self, key):
+    def get(self, key: Any) -> Any:
         hit = self.new.get(key)
         if hit is None:
             hit = self.old.get(key)
@@ -50,19 +50,18 @@ class _Memo:
                 self.put(key, hit)
         return hit
 
-    def put(self, key, value):
+    def put(self, key: Any, value: Any) -> Any:
         if len(self.new) >= self.limit:
             self.old, self.new = self.new, {}
         self.new[key] = value
         return value
 
-    def __len__(self) -> int:
-        return len(self.new) + len(self.old)
 
 
 class MatchIndex:
-    def __init__(self, engine, include_superseded: bool = False, sources=None):
-        scope = engine.select(include_superseded, sources)
+    def __init__(self, engine: Any, include_superseded: bool = False, sources: Any = None,
+                 include_unverified: bool = False) -> None:
+        scope = engine.select(include_superseded, sources, include_unverified)
         scope.sort(key=lambda rc: engine.sort_key[rc[0].full_id])
         self.recs = [r for r, _ in scope]
         self.ids = [r.full_id for r in self.recs]
@@ -81,14 +80,12 @@ class MatchIndex:
         for r in self.recs:
             _collect_ranges(r.when, self.ranges)
         self.buckets = {f: _Memo() for f in NUMERIC}
-        related = engine.related
         self.pairs = [(1 << i, 1 << j, a.full_id, b.full_id)
-                      for i, a in enumerate(self.recs) for j, b in enumerate(self.recs) if i < j
-                      and a.kind == b.kind == "recommendation" and a.direction and b.direction
-                      and a.direction != b.direction and related(a.action, b.action)]
+                      for i, a in enumerate(self.recs) for j, b in enumerate(self.recs)
+                      if i < j and engine.conflicting(a, b)]  # the engine's rule, precomputed per pair
         self.conflict_memo = _Memo()
 
-    def _bucket(self, field: str, value):
+    def _bucket(self, field: str, value: Any) -> Any:
         if value is None:
             return None
         memo = self.buckets[field]
@@ -97,17 +94,17 @@ class MatchIndex:
             hit = memo.put(value, tuple(in_range(value, r) for r in self.ranges[field]))
         return hit
 
-    def match(self, p):
+    def match(self, p: Any) -> Any:
         """(applies mask, possible mask, partial mask, entries) for a profile: ``partial`` = possible and partly
         matched; ``entries`` hold the missing facts, expanded by ``missing(entries, partial)`` only when asked."""
         ceap, lesions = (p.ceap.raw if p.ceap is not None else None), p.lesions
-        fk = {"ceap": ceap, "lesions": lesions, "bleeding_risk": p.bleeding_risk, "severity": p.severity}
+        fk = {"ceap": ceap, "lesions": lesions, **{f: getattr(p, f) for f in CHOICE}}
         for f in NUMERIC:
             v = getattr(p, f)
             fk[f] = None if v is None else self._bucket(f, v)
         factors = p.factors
         fi = self.factor_index.match(factors)  # plain all/none factor criteria: bit operations, no memo
-        false, unknown, touched = fi[0], fi[1], fi[5]
+        false, unknown, touched = fi[0], fi[1], fi[4]
         pending = [fi] if fi[1] else []
         for fields, names, members, memo in self.groups:
             key = _group_key(fields, names, factors, fk)
@@ -115,7 +112,7 @@ class MatchIndex:
             if entry is None:
                 entry = memo.get(key) or memo.put(key, _evaluate(members, p))
             false |= entry[0]
-            touched |= entry[5]
+            touched |= entry[4]
             if entry[1]:
                 unknown |= entry[1]
                 pending.append(entry)
@@ -125,16 +122,17 @@ class MatchIndex:
         return self.all & ~false & ~unknown, possible, partial, entries
 
     @staticmethod
-    def missing(entries, possible: int) -> tuple[str, ...]:
-        """The facts the given (possible) recommendations miss, sorted."""
-        out: set[str] = set()
+    def missing(entries: Any, possible: int) -> list[tuple[str, int, int]]:
+        """The facts the given (possible) recommendations miss, ranked by engine.rank_facts (the same rule as
+        Result.ask_next): [(fact, settles, bears_on)]."""
+        masks: dict[str, int] = {}
         for e in entries:
             overlap = e[1] & possible
-            if e[2] is None:  # from the factor index: the names each recommendation reads, minus the given ones
-                out.update(e[3](overlap))
-            else:
-                out.update(f for f, m in e[2] if m & overlap)
-        return tuple(sorted(out))
+            pairs = e[3](overlap).items() if e[2] is None else e[2]  # factor index: computed per recommendation
+            for f, m in pairs:
+                if m & overlap:
+                    masks[f] = masks.get(f, 0) | (m & overlap)
+        return rank_facts(masks)
 
     def ids_of(self, mask: int) -> list[str]:
         ids = []
@@ -162,14 +160,17 @@ class FactorIndex:
 
     MAX_GIVEN = 10  # beyond this many relevant factors the subset walk is skipped (generic evaluation instead)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.wrong: dict[tuple[str, bool], int] = {}
         self.exact: dict[frozenset, int] = {}
-        self.names_of: dict[int, tuple[str, ...]] = {}  # bit -> names read (a recommendation may have one such criterion)
+        # bit -> names read (a recommendation may have one such criterion)
+        self.names_of: dict[int, tuple[str, ...]] = {}
+        self.facts_of: dict[int, tuple[tuple[str, str], ...]] = {}  # bit -> (name, fact id) pairs
         self.ref = 0
+        self.positive = 0  # recommendations whose plain factor criterion asks for a 'yes' (an `all` list)
         self.members: list = []
 
-    def add(self, bit: int, c) -> bool:
+    def add(self, bit: int, c: Any) -> bool:
         from .engine import FactorCriterion
 
         if type(c) is not FactorCriterion or c.any or bit in self.names_of:
@@ -181,12 +182,15 @@ class FactorIndex:
         names = frozenset(c.all + c.none)
         self.exact[names] = self.exact.get(names, 0) | bit
         self.names_of[bit] = tuple(sorted(names))
+        self.facts_of[bit] = tuple((n, sys.intern(f"factor:{n}")) for n in self.names_of[bit])
         self.ref |= bit
+        if c.positive:
+            self.positive |= bit
         self.members.append((bit, c))
         return True
 
-    def match(self, factors):
-        """An entry like _evaluate's: (false, unknown, None, missing-facts function, serial, true)."""
+    def match(self, factors: Any) -> Any:
+        """An entry like _evaluate's: (false, unknown, None, missing-facts function, true)."""
         wrong = self.wrong
         false = 0
         given = []
@@ -199,7 +203,7 @@ class FactorIndex:
                 given.append(kv[0])
         if len(given) > self.MAX_GIVEN:
             e = _evaluate(self.members, _FactorsOnly(factors))
-            return e[0], e[1], e[2], None, -1, e[5]
+            return e[0], e[1], e[2], None, e[4]
         complete = self.exact.get(frozenset(), 0)
         exact = self.exact
         for size in range(1, len(given) + 1):
@@ -208,28 +212,30 @@ class FactorIndex:
                 if m:
                     complete |= m
         live = self.ref & ~false
-        names_of = self.names_of
+        facts_of = self.facts_of
         given_set = frozenset(given)
 
-        def facts(mask: int):
-            out = set()
+        def facts(mask: int) -> dict[str, int]:
+            out: dict[str, int] = {}
             while mask:
                 low = mask & -mask
-                out.update(f"factor:{n}" for n in names_of.get(low, ()) if n not in given_set)
+                for n, fact in facts_of.get(low, ()):
+                    if n not in given_set:
+                        out[fact] = out.get(fact, 0) | low
                 mask ^= low
             return out
 
-        return false, live & ~complete, None, facts, -1, live & complete
+        return false, live & ~complete, None, facts, live & complete & self.positive
 
 
 class _FactorsOnly:
     __slots__ = ("factors",)
 
-    def __init__(self, factors):
+    def __init__(self, factors: Any) -> None:
         self.factors = factors
 
 
-def _group_key(fields, names, factors, fk):
+def _group_key(fields: Any, names: Any, factors: Any, fk: Any) -> Any:
     """A group memo's key: the profile's values of the fields the group reads (for factors, only the factors its
     criteria read). ``fk`` maps the other fields to their canonical values (numeric ones as threshold buckets)."""
     if names:
@@ -240,7 +246,7 @@ def _group_key(fields, names, factors, fk):
     return tuple([fk[f] for f in fields])
 
 
-def _factor_names(members) -> frozenset:
+def _factor_names(members: Any) -> frozenset:
     """Every factor name read by a group's criteria (any_of alternatives included)."""
     names: set[str] = set()
     todo = [c for _, c in members]
@@ -252,17 +258,17 @@ def _factor_names(members) -> frozenset:
     return frozenset(names)
 
 
-_SERIAL = iter(range(1 << 62))
 _intern = sys.intern
 
 
-def _evaluate(members, profile):
+def _evaluate(members: Any, profile: Any) -> Any:
     false = unknown = true = 0
     facts: dict[str, int] = {}
     for bit, criterion in members:
         state, missing = criterion.state(profile)
         if state is True:
-            true |= bit
+            if criterion.positive:
+                true |= bit
         elif state is False:
             false |= bit
         else:
@@ -270,11 +276,11 @@ def _evaluate(members, profile):
             for fact in missing:
                 fact = _intern(fact)
                 facts[fact] = facts.get(fact, 0) | bit
-    # serial: the entry's identity in result memos; true: recommendations with a matched criterion in this group
-    return false, unknown, tuple(facts.items()), None, next(_SERIAL), true
+    # (false, unknown, (fact, mask) pairs, None, true): true = recommendations with a positive criterion matched here
+    return false, unknown, tuple(facts.items()), None, true
 
 
-def _collect_ranges(when, out) -> None:
+def _collect_ranges(when: Any, out: Any) -> None:
     for k, v in when.items():
         if k in out and v not in out[k]:
             out[k].append(v)
@@ -287,7 +293,7 @@ class ProfileParser:
     """Profile documents -> Profile, memoising each field's parsing (the same rules as profile.build, which it
     calls on every memo miss; a document with any error is re-read by profile.from_mapping for the exact message)."""
 
-    def __init__(self, vocab):
+    def __init__(self, vocab: Any) -> None:
         from . import profile
 
         self.vocab, self.profile = vocab, profile
@@ -295,9 +301,50 @@ class ProfileParser:
         # The CEAP s/a modifier sets the factor `symptomatic`; if the vocabulary ever relates that factor to others,
         # the combined closure must be computed by profile.build (the full path) instead of merged here.
         self.symptomatic_plain = not any(vocab.implied_factors({"symptomatic": v}) for v in (True, False))
-        self.memos = {k: _Memo() for k in ("ceap", "lesion", "bleeding_risk", "severity", "factors")}
+        self.memos = {k: _Memo() for k in ("ceap", "lesion", *CHOICE, "factors")}
+        self.derived = _Memo()
+        imps = vocab.implications
+        self.trigger_lesions = frozenset(t for i in imps for t in i.covers)
+        self.trigger_factors = frozenset(f for i in imps for f in i.factors)
+        self.always = any(not i.lesion and not i.factors for i in imps)
+        self.relevant = frozenset([n for i in imps for n in (*i.factors, i.implies)]
+                                  + [n for i in imps for n in vocab.implied_factors({i.implies: True})])
+        self.lesion_hits = _Memo()  # lesions (canonical, sorted) -> which implications' lesion sets they meet
 
-    def _field(self, name: str, value):
+    def derive(self, factors: dict, lesions: Any, symptom_days: Any) -> Any:
+        """profile.derive_factors (the one rule for implied facts), memoised: (factors, sorted items, implied) or
+        None when the facts contradict an implication. derive_factors reads lesions only through each
+        implication's lesion set and symptom days only as given or not, so those make the memo key."""
+        items = tuple(sorted(factors.items()))
+        # a necessary condition for any implication to hold, read from the declarations (cheap set tests first)
+        if not (self.always or (lesions and not self.trigger_lesions.isdisjoint(lesions))
+                or (factors and not self.trigger_factors.isdisjoint(factors))):
+            return factors, items, ()
+        hits = self.lesion_hits.new.get(lesions) or self.lesion_hits.get(lesions)
+        if hits is None:
+            hits = self.lesion_hits.put(lesions, tuple(bool(lesions) and not i.covers.isdisjoint(lesions)
+                                                       for i in self.vocab.implications))
+        # The factors are closed already (each field's closure; the CEAP s/a merge only when symptomatic_plain),
+        # so what derive_factors adds depends only on the factors the implications read or imply: key on those.
+        relevant = tuple([kv for kv in items if kv[0] in self.relevant])
+        key = (relevant, hits, symptom_days is None)
+        hit = self.derived.new.get(key) or self.derived.get(key)
+        if hit is None:
+            try:
+                base = dict(relevant)
+                final, implied = self.profile.derive_factors(self.vocab, base, lesions, symptom_days, closed=True)
+                hit = ({k: v for k, v in final.items() if k not in base}, implied)
+            except InputError as e:
+                hit = e  # the facts contradict an implication (the same error profile.build raises)
+            self.derived.put(key, hit)
+        if isinstance(hit, InputError):
+            return hit
+        if not hit[0]:
+            return factors, items, ()
+        merged = dict(sorted({**factors, **hit[0]}.items()))
+        return merged, tuple(merged.items()), hit[1]
+
+    def _field(self, name: str, value: Any) -> Any:
         key = tuple(value) if isinstance(value, list) else (
             tuple(sorted(value.items(), key=repr)) if isinstance(value, dict) else value)
         try:
@@ -313,12 +360,13 @@ class ProfileParser:
             self.memos[name].put(key, hit)
         return hit[0]
 
-    def parse(self, doc: dict):
+    def parse(self, doc: dict) -> Any:
         if not doc.keys() <= self.fields:
             return self.profile.from_mapping(self.vocab, doc)
         values: dict = {}
         factors: dict = {}
-        for name in ("ceap", "lesion", "bleeding_risk", "severity", "factors"):
+        implied_by_factors: tuple = ()
+        for name in ("ceap", "lesion", *CHOICE, "factors"):
             raw = doc.get(name)
             if raw is None:
                 continue
@@ -335,6 +383,7 @@ class ProfileParser:
             elif name == "lesion":
                 values["lesions"] = built.lesions
             elif name == "factors":
+                implied_by_factors = built.implied
                 for k, v in built.factors.items():
                     if factors.get(k, v) != v:
                         return self.profile.from_mapping(self.vocab, doc)  # ceap s/a contradicts a factor
@@ -345,17 +394,20 @@ class ProfileParser:
             raw = doc.get(name)
             if raw is None:
                 continue
-            lo, hi = self.profile.RANGES[name]
-            ok = (type(raw) is int or (type(raw) is float and raw == raw and name != "symptom_days")) and lo <= raw <= hi
-            if not ok:
+            value = plain_number(name, raw)
+            if value is None:
                 return self.profile.from_mapping(self.vocab, doc)
-            values[name] = raw if name == "symptom_days" else float(raw)
+            values[name] = value
         ident = doc.get("id")
         if ident is not None and not isinstance(ident, (str, int)):
             return self.profile.from_mapping(self.vocab, doc)
         from .model import Profile
 
-        return Profile(factors=dict(sorted(factors.items())), id=None if ident is None else str(ident), **values)
+        derived = self.derive(factors, values.get("lesions"), values.get("symptom_days"))
+        if isinstance(derived, InputError):
+            raise derived  # every field is valid on its own: the error profile.build raises for the document
+        implied = tuple(sorted(implied_by_factors + derived[2]))
+        return Profile(factors=derived[0], id=None if ident is None else str(ident), implied=implied, **values)
 
 
 class RawMatcher:
@@ -371,7 +423,6 @@ class RawMatcher:
 
         self.ix, self.parser, self.Profile = index, parser, Profile
         self.build, self.vocab = profile.build, parser.vocab
-        self.ranges = profile.RANGES
         self.fields = parser.fields
         self.ceap, self.lesion, self.choice = _Memo(), _Memo(), _Memo()
         self.factors, self.fi_memo = _Memo(), _Memo()
@@ -379,7 +430,7 @@ class RawMatcher:
                            if fields == SMALL), None)
         self.others = [g for g in index.groups if g[0] != SMALL]
 
-    def _canon(self, memo: _Memo, name: str, raw, key):
+    def _canon(self, memo: _Memo, name: str, raw: Any, key: Any) -> Any:
         """The field parsed alone by profile.build (memoised), or None if it is invalid."""
         hit = memo.new.get(key)
         if hit is None:
@@ -392,15 +443,16 @@ class RawMatcher:
                 memo.put(key, hit)
         return None if hit is _INVALID else hit
 
-    def _choice(self, name: str, raw):
+    def _choice(self, name: str, raw: Any) -> Any:
         """A bleeding-risk or severity value: canonical, None when absent, _INVALID when not valid."""
         if raw is None:
             return None
         built = self._canon(self.choice, name, raw, (name, raw)) if type(raw) is str else None
         return _INVALID if built is None else getattr(built, name)
 
-    def match(self, doc: dict):
-        """(applies, possible) masks, or None when the document needs the full path (errors, unusual values)."""
+    def match(self, doc: dict) -> Any:
+        """(applies, possible) masks; the InputError when the fields, each valid, contradict an implied fact; or
+        None when the document needs the full path (errors, unusual values)."""
         if not doc.keys() <= self.fields:
             return None
         get = doc.get
@@ -428,9 +480,14 @@ class RawMatcher:
             if built is None:
                 return None
             lesions = built.lesions
-        bleeding, severity = self._choice("bleeding_risk", get("bleeding_risk")), self._choice("severity", get("severity"))
-        if bleeding is _INVALID or severity is _INVALID:
-            return None
+        fk: dict = {"ceap": None, "lesions": None}
+        for name in CHOICE:
+            raw = get(name)
+            if raw is not None:
+                raw = self._choice(name, raw)
+                if raw is _INVALID:
+                    return None
+            fk[name] = raw
         raw = get("factors")
         if raw is not None:
             try:
@@ -445,41 +502,43 @@ class RawMatcher:
                 if factors.get(k, v) != v:
                     return None  # CEAP s/a contradicts a factor: the full path names it
                 factors[k] = v
-        numeric, buckets = {}, dict.fromkeys(NUMERIC)
+        numeric = {}
         for name in NUMERIC:
             raw = get(name)
-            if raw is not None:
-                lo, hi = self.ranges[name]
-                if not ((type(raw) is int or (type(raw) is float and raw == raw and name != "symptom_days"))
-                        and lo <= raw <= hi):
+            if raw is None:
+                fk[name] = None
+            else:
+                value = plain_number(name, raw)
+                if value is None:
                     return None
-                numeric[name] = value = raw if name == "symptom_days" else float(raw)
-                buckets[name] = self.ix._bucket(name, value)
+                numeric[name] = value
+                fk[name] = self.ix._bucket(name, value)
         ident = get("id")
         if ident is not None and not isinstance(ident, (str, int)):
             return None
+        derived = self.parser.derive(factors, lesions, numeric.get("symptom_days"))
+        if isinstance(derived, InputError):
+            # every field is valid on its own (checked above), so this is the error the full parser would raise
+            return derived
+        factors, fkey = derived[0], derived[1]
 
         ix = self.ix
         profile = None  # built only when a memo misses
-        fkey = tuple(sorted(factors.items())) if factors else ()
         fi = self.fi_memo.new.get(fkey) or self.fi_memo.get(fkey)
         if fi is None:
             fi = self.fi_memo.put(fkey, ix.factor_index.match(factors))
         false, unknown = fi[0], fi[1]
-        abi, ankle, days, toe = (buckets["abi"], buckets["ankle_pressure"], buckets["symptom_days"],
-                                 buckets["toe_pressure"])
         small = self.small
         if small is not None:
-            key = (abi, ankle, bleeding, severity, days, toe)
+            key = tuple(map(fk.__getitem__, SMALL))  # the key _group_key(SMALL, ...) gives in MatchIndex.match
             memo = small[2]
             entry = memo.new.get(key) or memo.get(key)
             if entry is None:
-                profile = self._profile(ceap, lesions, bleeding, severity, factors, numeric)
+                profile = self._profile(ceap, lesions, fk, factors, numeric)
                 entry = memo.put(key, _evaluate(small[1], profile))
             false |= entry[0]
             unknown |= entry[1]
-        fk = {"ceap": ceap_key, "lesions": lesions, "severity": severity, "bleeding_risk": bleeding, "abi": abi,
-              "ankle_pressure": ankle, "symptom_days": days, "toe_pressure": toe}
+        fk["ceap"], fk["lesions"] = ceap_key, lesions
         for fields, names, members, memo in self.others:
             key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
@@ -487,15 +546,15 @@ class RawMatcher:
                 entry = memo.get(key)
                 if entry is None:
                     if profile is None:
-                        profile = self._profile(ceap, lesions, bleeding, severity, factors, numeric)
+                        profile = self._profile(ceap, lesions, fk, factors, numeric)
                     entry = memo.put(key, _evaluate(members, profile))
             false |= entry[0]
             unknown |= entry[1]
         return ix.all & ~false & ~unknown, unknown & ~false
 
-    def _profile(self, ceap, lesions, bleeding, severity, factors, numeric):
-        return self.Profile(ceap=ceap, lesions=lesions, bleeding_risk=bleeding, severity=severity,
-                            factors=dict(sorted(factors.items())), **numeric)
+    def _profile(self, ceap: Any, lesions: Any, fk: Any, factors: Any, numeric: Any) -> Any:
+        return self.Profile(ceap=ceap, lesions=lesions, factors=dict(sorted(factors.items())),
+                            **{name: fk[name] for name in CHOICE}, **numeric)
 
 
 _INVALID = object()  # memo value for a field that profile.build rejects

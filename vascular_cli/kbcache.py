@@ -13,10 +13,17 @@ import pickle
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import DataError
 from .loader import KnowledgeBase, load, read_bytes, resolve
+
+HERE = Path(__file__).parent
+# Every module whose code shapes what the cache stores (classes pickled, or output pickled: the checks' problems,
+# the schema's structural findings, the YAML reader's values and positions): an edit to any invalidates the cache.
+CACHED_MODULES = ("model.py", "vocab.py", "loader.py", "engine.py", "checks.py", "schema.py", "yamlio.py", "ceap.py",
+                  "fields.py", "paths.py", "limits.py", "suggest.py")
 
 
 def cache_dir() -> Path:
@@ -26,15 +33,15 @@ def cache_dir() -> Path:
     return Path(base) / "vascular"
 
 
-def load_cached(paths=None, bundled: bool = True) -> KnowledgeBase:
+def load_cached(paths: Any = None, bundled: bool = True) -> KnowledgeBase:
     files, problems = resolve(paths, bundled)
     if problems or os.environ.get("VASCULAR_NO_CACHE"):
         return load(paths, bundled=bundled)
     # The key: two independent 32-bit checksums (CRC-32 and Adler-32) of every file's path and bytes, the tool and
-    # Python versions, and the modification times of the modules that define the cached objects. zlib is used rather than hashlib because it imports in a fraction of the time; the file
+    # Python versions, and the modification times of the modules that define the cached objects. zlib is used rather
+    # than hashlib because it imports in a fraction of the time; the file
     # sha256 shown in outputs is computed when the cache is built.
-    here = Path(__file__).parent  # the modules whose classes are pickled: an edit to them invalidates the cache
-    code = "|".join(str(os.stat(here / m).st_mtime_ns) for m in ("model.py", "vocab.py", "loader.py", "engine.py"))
+    code = "|".join(str(os.stat(HERE / m).st_mtime_ns) for m in CACHED_MODULES)
     parts = [f"{__version__}|{sys.version_info[:2]}|{code}"]
     data: dict = {}
     try:
@@ -70,7 +77,7 @@ def _store(path: Path, kb: KnowledgeBase) -> None:
         pass
 
 
-def load_checked(paths=None, bundled: bool = True) -> KnowledgeBase:
+def load_checked(paths: Any = None, bundled: bool = True) -> KnowledgeBase:
     """The knowledge base for ``recommend`` & co.: refuses invalid guideline data (DataError, exit 1)."""
     kb = load_cached(paths, bundled)
     if kb.errors:

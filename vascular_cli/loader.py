@@ -10,8 +10,10 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import Any
 
-from .model import Guideline, GradeCode, GradingSystem, Problem, Recommendation, Term
+from .model import GradeCode, GradingSystem, Guideline, Problem, Recommendation, Term
+from .paths import bundled_dir
 from .vocab import KINDS, Vocabulary
 
 # schema, yamlio (PyYAML) and checks are imported inside the functions that read files: a cached start-up
@@ -20,24 +22,12 @@ from .vocab import KINDS, Vocabulary
 SUFFIXES = (".yaml", ".yml")
 
 
-def bundled_dir() -> Path:
-    """The bundled guidelines: inside the installed package (the wheel ships them as vascular_cli/guidelines), or
-    the checkout's guidelines/ in an editable install. importlib.resources is the fallback for unusual loaders."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "guidelines", here.parent / "guidelines"):
-        if (candidate / "vocabulary.yaml").is_file():
-            return candidate
-    from importlib import resources
-
-    return Path(str(resources.files("vascular_cli") / "guidelines"))
-
-
 class SourceFile:
     """One file as read: its display path, sha256, parsed tree (None when unreadable) and kind."""
 
     __slots__ = ("path", "sha256", "tree", "kind")
 
-    def __init__(self, path: str, sha256: str, tree=None, kind: str | None = None):
+    def __init__(self, path: str, sha256: str, tree: Any = None, kind: str | None = None) -> None:
         self.path, self.sha256, self.tree, self.kind = path, sha256, tree, kind  # guideline|vocabulary|grading|fhir_mapping
 
 
@@ -62,7 +52,7 @@ class KnowledgeBase:
         return next((g for g in self.guidelines if g.id == gid), None)
 
 
-def collect(paths) -> tuple[list[Path], list[Problem]]:
+def collect(paths: Any) -> tuple[list[Path], list[Problem]]:
     """Expand directories (their *.yaml / *.yml files, sorted) and check that each path exists."""
     files: list[Path] = []
     problems: list[Problem] = []
@@ -108,14 +98,14 @@ def read_file(path: Path, display: str | None = None, data: bytes | None = None)
     return src, []
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path | str) -> bytes:
     from .limits import MAX_BYTES
 
     with open(path, "rb") as f:
         return f.read(MAX_BYTES + 1)
 
 
-def _structural(src: SourceFile, spec, value=None, path="", where=None) -> list[Problem]:
+def _structural(src: SourceFile, spec: Any, value: Any = None, path: Any = "", where: Any = None) -> list[Problem]:
     from . import schema
     from .yamlio import Mark
 
@@ -136,7 +126,7 @@ def is_vascular_text(data: bytes) -> bool:
     return _VASCULAR_KEY.search(data) is not None
 
 
-def resolve(paths=None, bundled: bool = True) -> tuple[list[tuple[Path, str]], list[Problem]]:
+def resolve(paths: Any = None, bundled: bool = True) -> tuple[list[tuple[Path, str]], list[Problem]]:
     """The files a load reads, as (path, display name). ``paths=None``: the bundled set. Otherwise the given
     files/directories *together with* the bundled set (displayed as ``<bundled>/NAME``, read first, so a clash
     is reported at the given file and names the bundled location), or only the given paths when ``bundled`` is
@@ -147,7 +137,7 @@ def resolve(paths=None, bundled: bool = True) -> tuple[list[tuple[Path, str]], l
     return files, problems
 
 
-def resolve_roles(paths=None, bundled: bool = True):
+def resolve_roles(paths: Any = None, bundled: bool = True) -> tuple:
     """``resolve`` plus the set of display names of the given (reported) files."""
     base = bundled_dir()
     if paths is None:
@@ -178,7 +168,7 @@ def resolve_roles(paths=None, bundled: bool = True):
     return extra + context + given, problems, {d for _, d in given}
 
 
-def load(paths=None, preread: dict | None = None, bundled: bool = True) -> KnowledgeBase:
+def load(paths: Any = None, preread: dict | None = None, bundled: bool = True) -> KnowledgeBase:
     """Load the bundled knowledge base (``paths=None``), or the given files/directories together with it
     (``bundled=False``: the given paths only), collecting every problem. ``kb.read`` counts the files read from
     the given paths (all files for the bundled set)."""
@@ -208,9 +198,10 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
     grading: dict[str, GradingSystem] = {}
     grading_where: dict[str, str] = {}
     docs: list = []  # [(source, guideline, [(yaml node, recommendation)])]
+    implications: list = []
 
     for src in sources:
-        spec = {"vocabulary": schema.VOCABULARY_FILE, "grading": schema.GRADING_FILE}.get(src.kind)
+        spec = {"vocabulary": schema.VOCABULARY_FILE, "grading": schema.GRADING_FILE}.get(src.kind or "")
         if spec is not None:
             probs = _structural(src, spec)
             problems += probs
@@ -218,6 +209,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
                 continue
             if src.kind == "vocabulary":
                 _read_vocabulary(src, terms, term_where, problems)
+                implications += _read_implications(src)
             else:
                 _read_grading(src, grading, problems, grading_where)
     for src in sources:
@@ -226,7 +218,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
             if doc is not None:
                 docs.append(doc)
 
-    vocabulary = Vocabulary.build(terms)
+    vocabulary = Vocabulary.build(terms, implications)
     kb = KnowledgeBase(
         vocabulary=vocabulary, grading=grading,
         guidelines=tuple(g for _, g, _ in docs),
@@ -238,7 +230,7 @@ def build(sources: list[SourceFile], problems: list[Problem]) -> KnowledgeBase:
     return kb
 
 
-def _read_vocabulary(src, terms, term_where, problems) -> None:
+def _read_vocabulary(src: Any, terms: Any, term_where: Any, problems: Any) -> None:
     from .yamlio import key_mark
 
     for kind, table in src.tree["vocabulary"].items():
@@ -256,6 +248,18 @@ def _read_vocabulary(src, terms, term_where, problems) -> None:
             term_where[kind, name] = f"{src.path}:{m.line}:{m.col}"
 
 
+def _read_implications(src: Any) -> list:
+    from .model import Implication
+
+    out = []
+    for imp in src.tree.get("implications") or ():
+        when = imp["when"]
+        out.append(Implication(imp["implies"], imp["reason"], tuple(when.get("lesion") or ()),
+                               tuple(when.get("given") or ()), tuple(when.get("factors") or ())))
+    return out
+
+
+def _read_grading(src: Any, grading: Any, problems: Any, where: dict) -> None:
 def _read_grading(src, grading, problems, where: dict) -> None:
     from .yamlio import key_mark
 
@@ -267,7 +271,7 @@ def _read_grading(src, grading, problems, where: dict) -> None:
             continue
         where[gid] = f"{src.path}:{m.line}:{m.col}"
 
-        def codes(table):
+        def codes(table: Any) -> Any:
             return {str(c): GradeCode(str(c), v["label"], v["meaning"], v.get("common"), v.get("direction"),
                                       tuple(v.get("ratings") or ())) for c, v in (table or {}).items()}
 
@@ -277,7 +281,7 @@ def _read_grading(src, grading, problems, where: dict) -> None:
                                      (rating["min"], rating["max"]) if rating else None)
 
 
-def _read_guideline(src: SourceFile, problems: list[Problem]):
+def _read_guideline(src: SourceFile, problems: list[Problem]) -> Any:
     from . import schema
     from .yamlio import value_mark
 
@@ -308,19 +312,20 @@ def _read_guideline(src: SourceFile, problems: list[Problem]):
             continue
         recs.append((item, Recommendation(
             guideline=g, id=str(item["id"]), position=i, line=item.mark.line, number=item["number"],
-            number_verified=item["number_verified"], locator=item["locator"], statement=" ".join(item["statement"].split()),
+            number_verified=item["number_verified"], locator=item["locator"],
+            statement=" ".join(item["statement"].split()),
             action=item["action"], direction=item["direction"], strength=item["strength"], evidence=item["evidence"],
             certainty=item["certainty"], when=plain(item["when"]), kind=item.get("kind", "recommendation"),
             number_basis=item.get("number_basis"), wording=item.get("wording"), rating=item.get("rating"),
             rrl=item.get("rrl"), grade_conflict=plain(item.get("grade_conflict")), uncertain=item.get("uncertain"),
             source=item.get("source"), source_reliability=item.get("source_reliability"), note=item.get("note"),
-            provenance=item.get("provenance"),
+            provenance=item.get("provenance"), alias=item.get("alias"),
             examples={k: tuple(plain(v)) for k, v in (item.get("examples") or {}).items()},
         )))
     return src, g, recs
 
 
-def plain(v):
+def plain(v: Any) -> Any:
     """YMap/YSeq -> plain dict/list (for the model and the cache)."""
     if isinstance(v, dict):
         return {k: plain(x) for k, x in v.items()}

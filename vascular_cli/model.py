@@ -6,7 +6,8 @@ from the start-up cache (see kbcache.py), which keeps ``vascular recommend`` fas
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 Tri = bool | None  # three-valued logic: True, False, None (= unknown)
 
@@ -38,6 +39,33 @@ class Term(NamedTuple):
     excludes: tuple[str, ...] = ()  # factors only: yes/no facts that cannot both be yes
 
 
+class Implication(NamedTuple):
+    """A definitional implication declared in the vocabulary: when the condition holds, factor ``implies`` is yes.
+    Condition: every listed part holds - a lesion of the profile falls under ``lesion`` (group terms expanded),
+    every field of ``given`` is given, every factor of ``factors`` is yes."""
+
+    implies: str
+    reason: str
+    lesion: tuple[str, ...] = ()
+    given: tuple[str, ...] = ()
+    factors: tuple[str, ...] = ()
+    covers: frozenset = frozenset()  # ``lesion`` with every narrower term (set by Vocabulary.build)
+
+    def holds(self, factors: Mapping[str, bool], lesions: tuple[str, ...] | None, symptom_days: Any,
+              vocab: Any) -> bool:
+        if self.factors and not all(factors.get(f) is True for f in self.factors):
+            return False
+        if self.given and any({"symptom_days": symptom_days}.get(g) is None for g in self.given):
+            return False
+        if self.lesion:
+            if not lesions:
+                return False
+            covered = self.covers or vocab.expand("lesion", self.lesion)
+            if not any(t in covered for t in lesions):
+                return False
+        return True
+
+
 class GradeCode(NamedTuple):
     code: str
     label: str
@@ -61,7 +89,7 @@ class GradingSystem(NamedTuple):
         """The grade exactly as the body publishes it, e.g. 'Grade 1, Level C' or 'Class IIa, Level B'."""
         if strength is None and evidence is None:
             return self.ungraded
-        if strength in self.strength and not self.evidence:  # category systems (ACR)
+        if strength is not None and strength in self.strength and not self.evidence:  # category systems (ACR)
             text = self.strength[strength].label
         else:
             text = self.display.format(strength=strength or "-", evidence=evidence or "-")
@@ -116,8 +144,9 @@ class Recommendation(NamedTuple):
     source: str | None = None
     source_reliability: str | None = None
     note: str | None = None
-    provenance: str | None = None  # maintainers only: source keys, page ids, extraction notes; never in recommend output
+    provenance: str | None = None  # maintainers only (source keys, page ids, extraction notes); never in recommend
     examples: Mapping[str, tuple] = {}
+    alias: str | None = None  # another id the item is known by (e.g. the dossier's ESVS2021-R5); `show` accepts it
 
     @property
     def full_id(self) -> str:
@@ -173,20 +202,31 @@ class Profile(NamedTuple):
     abi: float | None = None
     ankle_pressure: float | None = None
     toe_pressure: float | None = None
+    pregnancy_trimester: int | None = None
     id: str | None = None
+    implied: tuple[tuple[str, str], ...] = ()  # (factor, reason) set to yes by a vocabulary implication
+
+    def to_document(self) -> dict:
+        """The profile as a profile document (the input format): feeding it back gives the same profile."""
+        from .fields import FIELDS
+
+        doc: dict = {}
+        for f in FIELDS:
+            v = getattr(self, f.attr)
+            if f.kind == "ceap":
+                v = v.raw if v is not None else None
+            elif f.kind == "lesion":
+                v = list(v) if v is not None else None
+            elif f.kind == "factors":
+                v = dict(sorted(v.items()))
+            doc[f.key] = v
+        return doc
 
     def to_json(self) -> dict:
+        """The parsed detail: the CEAP parts, and which factors were implied and why."""
         return {
-            "id": self.id,
             "ceap": self.ceap.to_json() if self.ceap else None,
-            "lesions": list(self.lesions) if self.lesions is not None else None,
-            "bleeding_risk": self.bleeding_risk,
-            "severity": self.severity,
-            "symptom_days": self.symptom_days,
-            "factors": dict(sorted(self.factors.items())),
-            "abi": self.abi,
-            "ankle_pressure": self.ankle_pressure,
-            "toe_pressure": self.toe_pressure,
+            "implied": [{"factor": f, "value": True, "reason": r} for f, r in self.implied],
         }
 
 
@@ -198,9 +238,10 @@ class Finding(NamedTuple):
     requires: str
     profile: str | None
     missing: tuple[str, ...] = ()  # facts the profile lacks, e.g. ('ceap',) or ('factor:phlegmasia',)
+    positive: bool = True  # the criterion asks for something present (not only for an absence)
 
     def to_json(self) -> dict:
-        d = {"criterion": self.criterion, "requires": self.requires, "profile": self.profile}
+        d: dict[str, Any] = {"criterion": self.criterion, "requires": self.requires, "profile": self.profile}
         if self.missing:
             d["missing"] = list(self.missing)
         return d
@@ -223,6 +264,17 @@ class Match(NamedTuple):
     @property
     def unknown(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.state is None)
+
+    @property
+    def partly_matched(self) -> bool:
+        """Possible, and at least one positive criterion matches (the others are unknown)."""
+        return self.status == "possible" and any(f.state is True and f.positive for f in self.findings)
+
+    @property
+    def possible_kind(self) -> str | None:
+        if self.status != "possible":
+            return None
+        return "partly-matched" if self.partly_matched else "unassessed"
 
     @property
     def missing(self) -> tuple[str, ...]:

@@ -8,154 +8,213 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from . import ceap as ceap_parser
+from . import fields
 from .errors import InputError
 from .model import Profile
 from .suggest import did_you_mean
 from .vocab import Vocabulary
 
-FIELDS = ("id", "ceap", "lesion", "bleeding_risk", "severity", "symptom_days", "factors", "abi", "ankle_pressure",
-          "toe_pressure")
-RANGES = {"symptom_days": (0, 36500), "abi": (0.0, 3.0), "ankle_pressure": (0.0, 400.0), "toe_pressure": (0.0, 400.0)}
+FIELDS = fields.KEYS
+RANGES = fields.RANGES
 YES = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
 
 
-def parse_factor(text: str, vocab: Vocabulary, where: str = "--factor") -> tuple[str, bool]:
+def parse_factor(text: str, vocab: Vocabulary, field: str = "factors") -> tuple[str, bool]:
     """'malignancy' | 'malignancy=yes' | 'malignancy=no' -> (canonical name, value)."""
     if not isinstance(text, str) or not text.strip():
-        raise InputError(f"{where}: empty factor (expected NAME, NAME=yes or NAME=no)")
+        raise InputError("empty factor (expected NAME, NAME=yes or NAME=no)", field=field, value=text)
     name, sep, val = text.strip().partition("=")
     name = name.strip()
     value = True
     if sep:
-        if val.strip().lower() not in YES:
-            raise InputError(f"{where}: {text!r} has value {val!r}{did_you_mean(val.strip().lower(), YES)} "
-                             "(valid: yes, no)")
-        value = YES[val.strip().lower()]
+        value = _yes_no(val, field, text)
     canon = vocab.resolve("factor", name)
     if canon is None:
-        raise InputError(f"{where}: {vocab.unknown_message('factor', name)}; see 'vascular vocab factor'")
+        raise InputError(vocab.unknown_message("factor", name), field=field, value=name, kind="factor",
+                         valid=vocab.names("factor"))
     return canon, value
 
 
-def _term(vocab: Vocabulary, kind: str, word, where: str) -> str:
+def _yes_no(val: Any, field: str, text: Any) -> bool:
+    if isinstance(val, bool):
+        return val
+    if isinstance(val, str) and val.strip().lower() in YES:
+        return YES[val.strip().lower()]
+    raise InputError(f"{text!r} has value {val!r} (valid: yes, no)", field=field, value=val, valid=("yes", "no"))
+
+
+def _term(vocab: Vocabulary, kind: str, word: Any, field: str) -> str:
     if not isinstance(word, str):
-        raise InputError(f"{where}: expected a {kind} name, got {word!r}")
+        raise InputError(f"expected a {kind} name, got {word!r}", field=field, value=word, kind=kind)
     canon = vocab.resolve(kind, word.strip())
     if canon is None:
         names = vocab.names(kind)
-        valid = ", ".join(names) if 0 < len(names) <= 8 else f"see 'vascular vocab {kind}'" if names else "none defined"
-        raise InputError(f"{where}: {vocab.unknown_message(kind, word)} (valid: {valid})")
+        shown = f" (valid: {', '.join(names)})" if len(names) <= 8 else ""
+        raise InputError(vocab.unknown_message(kind, word) + shown, field=field, value=word, kind=kind, valid=names)
     return canon
 
 
-def _number(value, name: str, where: str, integer: bool = False, cli: bool = True):
+def _number(value: Any, name: str, integer: bool = False, document: bool = False) -> Any:
     lo, hi = RANGES[name]
     shown = value
-    if isinstance(value, str) and not cli:  # documents: a number is written as a number, as in YAML and JSON alike
+    whole = "a whole number" if integer else "a number"
+    if isinstance(value, str) and document:  # a document writes a number as a number, in YAML and JSON alike
         try:
             float(value)
-            hint = f" (write it without quotes: {where.rsplit(': ', 1)[-1]}: {value.strip()})"
+            hint = f" (write it without quotes: {name}: {value.strip()})"
         except ValueError:
             hint = ""
-        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got the string "
-                         f"{value!r}{hint}")
-    if isinstance(value, str):
+        raise InputError(f"expected {whole}, got the string {value!r}{hint}", field=name, value=shown)
+    if isinstance(value, str):  # an option's text
         try:
             value = float(value.strip())
         except ValueError:
-            raise InputError(f"{where}: {shown!r} is not a number") from None
+            raise InputError(f"{shown!r} is not a number", field=name, value=shown) from None
         if integer and value.is_integer():
             value = int(value)
     if isinstance(value, bool):
-        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got a yes/no value")
-    if not isinstance(value, (int, float)) or (integer and isinstance(value, float)
-                                                                         and not value.is_integer()):
-        raise InputError(f"{where}: expected {'a whole number' if integer else 'a number'}, got {value!r}")
+        raise InputError(f"expected {whole}, got a yes/no value", field=name, value=shown)
+    if not isinstance(value, (int, float)) or (integer and isinstance(value, float) and not value.is_integer()):
+        raise InputError(f"expected {whole}, got {value!r}", field=name, value=shown)
     if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(f"{where}: {value!r} is not a finite number")
+        raise InputError(f"{value!r} is not a finite number", field=name, value=shown)
     if not lo <= value <= hi:
-        raise InputError(f"{where}: {shown} is outside the valid range {lo:g}-{hi:g}")
+        raise InputError(f"{shown} is outside the valid range {lo:g}-{hi:g}", field=name, value=shown)
     return int(value) if integer else float(value)
 
 
-def build(vocab: Vocabulary, *, ceap=None, lesion=None, bleeding_risk=None, severity=None, symptom_days=None,
-          factors=None, abi=None, ankle_pressure=None, toe_pressure=None, id=None, prefix: str = "",
-          cli: bool = False) -> Profile:
-    """Validate and normalise raw values (from options or a document). Errors name the CLI option (``cli``) or
-    the document key, after ``prefix`` (e.g. 'profile.yaml: ')."""
-
-    def where(key: str) -> str:
-        if cli:
-            return "--factor" if key == "factors" else "--" + key.replace("_", "-")
-        return f"{prefix}{key}"
-
-    parsed_ceap = None
-    if ceap is not None:
-        if not isinstance(ceap, str):
-            raise InputError(f"{where('ceap')}: expected a CEAP string such as 'C6' or 'C6,s Es Ad Pr,o', got {ceap!r}")
-        try:
-            parsed_ceap = ceap_parser.parse(ceap)
-        except ceap_parser.CeapError as e:
-            raise InputError(f"{where('ceap')}: {e} (at column {e.col} of {ceap!r})") from None
-    lesions = None
-    if lesion is not None:
-        items = [lesion] if isinstance(lesion, str) else lesion
-        if not isinstance(items, list):
-            raise InputError(f"{where('lesion')}: expected a lesion name or a list of them, got {lesion!r}")
-        lesions = tuple(sorted({_term(vocab, "lesion", x, where("lesion")) for x in items}))
+def parse_factors(vocab: Vocabulary, factors: Any) -> dict[str, bool]:
+    """The ``factors`` value of a profile (a list of NAME, NAME=yes|no or a mapping NAME: yes/no/true/false) ->
+    {canonical name: value}, as given (nothing implied yet)."""
+    if isinstance(factors, dict):
+        pairs = []
+        for k, v in factors.items():
+            if not isinstance(v, (bool, str)):
+                raise InputError(f"{k!r} must be yes or no, got {v!r}", field="factors", value=v, valid=("yes", "no"))
+            pairs.append((parse_factor(str(k), vocab)[0], _yes_no(v, "factors", f"{k}: {v}")))
+    elif isinstance(factors, list):
+        pairs = [parse_factor(x if isinstance(x, str) else repr(x), vocab) for x in factors]
+    else:
+        raise InputError(f"expected a list or a mapping, got {factors!r}", field="factors", value=factors)
     fac: dict[str, bool] = {}
-    if factors is not None:
-        if isinstance(factors, dict):
-            pairs = []
-            for k, v in factors.items():
-                word = str(v).strip().lower() if isinstance(v, (str, int)) and not isinstance(v, bool) else None
-                if not isinstance(v, bool) and word not in YES:
-                    raise InputError(f"{where('factors')}: {k!r} has value {v!r} (valid: yes, no, true, false)")
-                pairs.append((parse_factor(str(k), vocab, where("factors"))[0], v if isinstance(v, bool) else YES[word]))
-        elif isinstance(factors, list):
-            pairs = [parse_factor(x if isinstance(x, str) else repr(x), vocab, where("factors")) for x in factors]
-        else:
-            raise InputError(f"{where('factors')}: expected a list or a mapping, got {factors!r}")
-        for name, value in pairs:
-            if fac.get(name, value) != value:
-                raise InputError(f"{where('factors')}: {name!r} is given both as yes and as no")
-            fac[name] = value
+    for name, value in pairs:
+        if fac.get(name, value) != value:
+            raise InputError(f"{name!r} is given both as yes and as no", field="factors", value=name)
+        fac[name] = value
+    return fac
+
+
+def merge_factors(vocab: Vocabulary, base: Any, override: Any) -> list[str]:
+    """Two ``factors`` values merged, ``override`` winning for a factor both name (front ends: defaults and a
+    document, a document and options). Raises InputError for an invalid value."""
+    merged = {**parse_factors(vocab, base), **parse_factors(vocab, override)}
+    return [f"{k}={'yes' if v else 'no'}" for k, v in merged.items()]
+
+
+def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tuple[str, ...] | None,
+                   symptom_days: Any, closed: bool = False) -> tuple[dict[str, bool], tuple[tuple[str, str], ...]]:
+    """The factors a profile states plus what they imply: the vocabulary's broader/excludes closure and its
+    declared implications (definitional only, each with its reason). Returns (factors, ((fact, reason), ...)).
+    One rule for every path (profile.build and the batch fast path; ``closed``: the given factors are already
+    closed under broader/excludes). Raises InputError on a contradiction."""
+    fac = dict(factors)
+    implied: list[tuple[str, str]] = []
+    new: list[str] | None = [] if closed else None  # None: propagate from every factor
+    for _ in range(1 + len(vocab.implications)):
+        if new is None or new:
+            try:
+                fac.update(vocab.implied_factors(fac, start=new))
+            except ValueError as e:
+                raise InputError(str(e), field="factors") from None
+        new = []
+        for imp in vocab.implications:
+            if not imp.holds(fac, lesions, symptom_days, vocab):
+                continue
+            current = fac.get(imp.implies)
+            if current is False:
+                raise InputError(f"{imp.implies}=no contradicts the profile: {imp.reason}", field="factors",
+                                 value=imp.implies)
+            if current is None:
+                fac[imp.implies] = True
+                implied.append((imp.implies, imp.reason))
+                new.append(imp.implies)
+        if not new:
+            break
+    return dict(sorted(fac.items())), tuple(sorted(implied))
+
+
+def build(vocab: Vocabulary, *, prefix: str = "", document: bool = False, **values: Any) -> Profile:
+    """Validate and normalise raw values (from a document or a front end's options), keyed by document key
+    (fields.KEYS). Errors are InputError with the field (document key), the value and the valid values;
+    ``prefix`` locates them (e.g. 'profile.yaml: '). ``document``: values come from a parsed document, where a
+    number must be written as a number (an option's text is parsed)."""
+    try:
+        return _build(vocab, values, document)
+    except InputError as e:
+        if prefix:
+            raise e.located(prefix) from None
+        raise
+
+
+def _build(vocab: Vocabulary, values: dict, document: bool = False) -> Profile:
+    out: dict = {}
+    for key in values:
+        if key not in fields.BY_KEY:
+            raise TypeError(f"build() got an unexpected profile field {key!r}")
+    fac: dict[str, bool] = {}
+    for f in fields.FIELDS:
+        raw = values.get(f.key)
+        if raw is None:
+            continue
+        if f.kind == "ceap":
+            if not isinstance(raw, str):
+                raise InputError(f"expected a CEAP string such as 'C6' or 'C6,s Es Ad Pr,o', got {raw!r}",
+                                 field="ceap", value=raw)
+            try:
+                out["ceap"] = ceap_parser.parse(raw)
+            except ceap_parser.CeapError as e:
+                raise InputError(f"{e} (at column {e.col} of {raw!r})", field="ceap", value=raw) from None
+        elif f.kind == "lesion":
+            items = [raw] if isinstance(raw, str) else raw
+            if not isinstance(items, list):
+                raise InputError(f"expected a lesion name or a list of them, got {raw!r}", field="lesion", value=raw)
+            out[f.attr] = tuple(sorted({_term(vocab, "lesion", x, "lesion") for x in items}))
+        elif f.kind == "factors":
+            fac = parse_factors(vocab, raw)
+        elif f.kind == "choice":
+            out[f.attr] = _term(vocab, f.vocab or "", raw, f.key)
+        elif f.kind == "number":
+            out[f.attr] = _number(raw, f.key, f.integer, document)
+        elif f.kind == "id":
+            if not isinstance(raw, (str, int)):
+                raise InputError(f"expected a string, got {raw!r}", field="id", value=raw)
+            out["id"] = str(raw)
+    parsed_ceap = out.get("ceap")
     if parsed_ceap is not None and parsed_ceap.modifier is not None:
         implied = parsed_ceap.modifier == "s"
         if fac.get("symptomatic", implied) != implied:
-            raise InputError(f"{where('ceap')}: CEAP modifier ',{parsed_ceap.modifier}' contradicts factor "
-                             f"symptomatic={'yes' if fac['symptomatic'] else 'no'}")
+            raise InputError(f"CEAP modifier ',{parsed_ceap.modifier}' contradicts factor "
+                             f"symptomatic={'yes' if fac['symptomatic'] else 'no'}", field="ceap",
+                             value=values.get("ceap"))
         fac["symptomatic"] = implied
-    try:
-        fac.update(vocab.implied_factors(fac))
-    except ValueError as e:
-        raise InputError(f"{where('factors')}: {e}") from None
-    if id is not None and not isinstance(id, (str, int)):
-        raise InputError(f"{where('id')}: expected a string, got {id!r}")
-    return Profile(
-        ceap=parsed_ceap, lesions=lesions,
-        bleeding_risk=None if bleeding_risk is None else _term(vocab, "bleeding-risk", bleeding_risk, where("bleeding_risk")),
-        severity=None if severity is None else _term(vocab, "severity", severity, where("severity")),
-        symptom_days=None if symptom_days is None else _number(symptom_days, "symptom_days", where("symptom_days"), True, cli),
-        factors=dict(sorted(fac.items())),
-        abi=None if abi is None else _number(abi, "abi", where("abi"), cli=cli),
-        ankle_pressure=None if ankle_pressure is None else _number(ankle_pressure, "ankle_pressure", where("ankle_pressure"), cli=cli),
-        toe_pressure=None if toe_pressure is None else _number(toe_pressure, "toe_pressure", where("toe_pressure"), cli=cli),
-        id=None if id is None else str(id),
-    )
+    out["factors"], out["implied"] = derive_factors(vocab, fac, out.get("lesions"), out.get("symptom_days"))
+    return Profile(**out)
 
 
-def from_mapping(vocab: Vocabulary, doc, prefix: str = "") -> Profile:
+def from_mapping(vocab: Vocabulary, doc: Any, prefix: str = "") -> Profile:
     """A profile document (already parsed) -> Profile. Unknown keys are an error, not ignored."""
     if not isinstance(doc, dict):
         kind = "a list" if isinstance(doc, list) else type(doc).__name__
-        raise InputError(f"{prefix}profile must be a mapping of {', '.join(FIELDS)}, got {kind}")
+        raise InputError(f"profile must be a mapping of {', '.join(FIELDS)}, got {kind}", prefix=prefix, value=doc)
     for k in doc:
         if k not in FIELDS:
-            raise InputError(f"{prefix}unknown profile key {k!r}{did_you_mean(str(k), FIELDS)} (valid: {', '.join(FIELDS)})")
-    return build(vocab, prefix=prefix, **{k: doc[k] for k in doc if doc[k] is not None})
+            raise InputError(f"unknown profile key {k!r}{did_you_mean(str(k), FIELDS)} (valid: {', '.join(FIELDS)})",
+                             prefix=prefix, value=k, valid=FIELDS)
+    return build(vocab, prefix=prefix, document=True, **{k: doc[k] for k in doc if doc[k] is not None})
 
 
 class DuplicateKey(ValueError):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+from .fields import CHOICE, NUMERIC
 from .model import CERTAINTY
 from .yamlio import YMap, YSeq, key_mark, value_mark
 
@@ -85,13 +87,11 @@ def _criteria(nested: bool) -> Map:
         "etiology": Seq(Str(pattern=r"^E[a-z]+$"), min_items=1),
         "lesion": OneOf(seq=TERMS, map=SET_FORM),
         "factors": SET_FORM,
-        "bleeding_risk": Seq(Str(pattern=TERM), min_items=1),
-        "severity": Seq(Str(pattern=TERM), min_items=1),
-        "symptom_days": RANGE,
-        "abi": RANGE,
-        "ankle_pressure": RANGE,
-        "toe_pressure": RANGE,
     }
+    for key in CHOICE:  # the simple profile fields, declared in fields.py
+        fields[key] = Seq(Str(pattern=TERM), min_items=1)
+    for key in NUMERIC:
+        fields[key] = RANGE
     if nested:
         fields["any_of"] = Seq(_criteria(False), min_items=2)
     return Map(fields=fields)
@@ -154,10 +154,18 @@ GUIDELINE_FILE = Map(
 )
 
 TERM_SPEC = Map(required=("definition",), fields={
-    "definition": Str(), "aliases": Seq(Str(pattern=TERM)), "broader": OneOf(seq=Seq(Str(pattern=TERM)), scalar=Str(pattern=TERM)),
+    "definition": Str(), "aliases": Seq(Str(pattern=TERM)),
+    "broader": OneOf(seq=Seq(Str(pattern=TERM)), scalar=Str(pattern=TERM)),
     "excludes": Seq(Str(pattern=TERM), min_items=1)})
+IMPLICATION = Map(required=("when", "implies", "reason"), fields={
+    "when": Map(fields={"lesion": Seq(Str(pattern=TERM), min_items=1), "given": Seq(Str(enum=("symptom_days",)),
+                                                                                    min_items=1),
+                        "factors": Seq(Str(pattern=TERM), min_items=1)}, min_fields=1),
+    "implies": Str(pattern=TERM, doc="the factor set to yes"),
+    "reason": Str(doc="why this follows from the definitions (no clinical judgement)")})
 VOCABULARY_FILE = Map(required=("schema_version", "vocabulary"), fields={
     "schema_version": Int(min=1, max=1),
+    "implications": Seq(IMPLICATION, doc="facts implied by facts, by definition"),
     "vocabulary": Map(fields={k: Map(values=TERM_SPEC, key_pattern=TERM) for k in
                               ("lesion", "factor", "action", "bleeding-risk", "severity")}),
 })
@@ -175,14 +183,14 @@ GRADING_FILE = Map(required=("schema_version", "grading"), fields={
 
 
 # ----------------------------------------------------------------------------------------------------------------
-def _type_name(v) -> str:
+def _type_name(v: Any) -> str:
     if v is None:
         return "null"
     return {bool: "boolean", int: "integer", float: "number", str: "string", YMap: "mapping", YSeq: "list",
             dict: "mapping", list: "list"}.get(type(v), type(v).__name__)
 
 
-def _quote_hint(value) -> str:
+def _quote_hint(value: Any) -> str:
     """A hint for a scalar YAML read as a number or a boolean where a string is expected."""
     if isinstance(value, bool):
         return " (put it in quotes: YAML reads unquoted yes/no/true/false/on/off as a boolean)"
@@ -193,7 +201,7 @@ def _quote_hint(value) -> str:
     return ""
 
 
-def check(value, spec: Spec, where, path: str, out: list) -> None:
+def check(value: Any, spec: Spec, where: Any, path: str, out: list) -> None:
     """Append ``(code, message, Mark)`` for every structural problem of ``value`` against ``spec``.
 
     ``where`` is a callable returning the Mark of ``value``.
@@ -289,6 +297,7 @@ def json_schema(spec: Spec | None = None) -> dict:
 
 
 def _js(spec: Spec) -> dict:
+    d: dict[str, Any]
     if isinstance(spec, OneOf):
         d = {"oneOf": [_js(s) for s in (spec.seq, spec.map, spec.scalar) if s is not None]}
     elif isinstance(spec, Str):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
-from .model import Term
+from .model import Implication, Term
 
 KINDS = ("lesion", "factor", "action", "bleeding-risk", "severity")
 HIERARCHICAL = ("lesion", "factor", "action")
@@ -15,9 +16,11 @@ class Vocabulary(NamedTuple):
     aliases: Mapping[str, Mapping[str, str]] = {}  # kind -> alias -> name
     leaves: Mapping[str, Mapping[str, frozenset]] = {}  # kind -> name -> itself + narrower
     exclusive: Mapping[str, frozenset] = {}  # factor -> factors that cannot also be yes (symmetric)
+    implications: tuple[Implication, ...] = ()
+    folded: Mapping[str, Mapping[str, str]] = {}  # kind -> lower-cased name or alias -> name
 
     @classmethod
-    def build(cls, terms: Mapping[str, Mapping[str, Term]]) -> "Vocabulary":
+    def build(cls, terms: Mapping[str, Mapping[str, Term]], implications: Any = ()) -> Vocabulary:
         aliases = {k: {a: t.name for t in terms.get(k, {}).values() for a in t.aliases} for k in KINDS}
         leaves: dict[str, dict[str, frozenset]] = {}
         for kind in KINDS:
@@ -41,14 +44,20 @@ class Vocabulary(NamedTuple):
             for other in t.excludes:
                 exclusive.setdefault(t.name, set()).add(other)
                 exclusive.setdefault(other, set()).add(t.name)
+        folded = {k: {**{a.lower(): n for a, n in aliases[k].items()}, **{n.lower(): n for n in terms.get(k, {})}}
+                  for k in KINDS}
+        lesion_leaves = leaves.get("lesion", {})
+        implications = tuple(i._replace(covers=frozenset(t for n in i.lesion for t in lesion_leaves.get(n, {n})))
+                             for i in implications)
         return cls(terms=terms, aliases=aliases, leaves=leaves,
-                   exclusive={k: frozenset(v) for k, v in exclusive.items()})
+                   exclusive={k: frozenset(v) for k, v in exclusive.items()}, implications=implications,
+                   folded=folded)
 
     def resolve(self, kind: str, word: str) -> str | None:
-        """Canonical name of a term or alias, or None."""
+        """Canonical name of a term or alias (any letter case), or None."""
         if word in self.terms.get(kind, {}):
             return word
-        return self.aliases.get(kind, {}).get(word)
+        return self.aliases.get(kind, {}).get(word) or self.folded.get(kind, {}).get(word.lower())
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.terms.get(kind, {}))
@@ -59,14 +68,15 @@ class Vocabulary(NamedTuple):
         choices = list(self.terms.get(kind, {})) + list(self.aliases.get(kind, {}))
         return f"unknown {kind} {word!r}{did_you_mean(word, choices)}"
 
-    def implied_factors(self, given: Mapping[str, bool]) -> dict[str, bool]:
+    def implied_factors(self, given: Mapping[str, bool], start: Any = None) -> dict[str, bool]:
         """What yes/no factors imply: a 'yes' implies 'yes' for its broader terms and 'no' for the factors it
         excludes; a 'no' implies 'no' for its narrower terms. Returns the implied values only; raises ValueError
-        when values contradict each other."""
+        when values contradict each other. ``start``: propagate only from these names (the others are known to
+        be closed already)."""
         terms = self.terms.get("factor", {})
         narrower = self.leaves.get("factor", {})
         values = dict(given)
-        todo = list(given.items())
+        todo = list(given.items()) if start is None else [(n, given[n]) for n in start]
         while todo:
             name, value = todo.pop()
             if value:
@@ -85,7 +95,7 @@ class Vocabulary(NamedTuple):
                                      "is given or implied")
         return {k: v for k, v in values.items() if k not in given}
 
-    def expand(self, kind: str, names) -> frozenset:
+    def expand(self, kind: str, names: Any) -> frozenset:
         """All terms covered by ``names`` (each with its narrower terms)."""
         table = self.leaves.get(kind, {})
         out: set[str] = set()

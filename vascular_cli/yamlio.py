@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -52,19 +53,24 @@ class YMap(dict):
     """A mapping that remembers the position of itself, of each key and of each value."""
 
     __slots__ = ("mark", "key_marks", "value_marks")
+    mark: Mark
+    key_marks: dict[str, Mark]
+    value_marks: dict[str, Mark]
 
 
 class YSeq(list):
     """A sequence that remembers the position of itself and of each item."""
 
     __slots__ = ("mark", "item_marks")
+    mark: Mark
+    item_marks: list[Mark]
 
 
 def key_mark(m: YMap, key: str) -> Mark:
     return m.key_marks.get(key, m.mark)
 
 
-def value_mark(container, key) -> Mark:
+def value_mark(container: Any, key: Any) -> Mark:
     """Position of ``container[key]`` (a key of a YMap or an index of a YSeq)."""
     if isinstance(container, YMap):
         return container.value_marks.get(key, container.mark)
@@ -87,7 +93,8 @@ def decode(data: bytes) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise YAMLProblem("VG001", f"invalid UTF-8 byte 0x{data[e.start]:02x}: files must be UTF-8", line, col) from None
+        raise YAMLProblem("VG001", f"invalid UTF-8 byte 0x{data[e.start]:02x}: files must be UTF-8",
+                          line, col) from None
     if "\ufeff" in text:
         at = text.index("\ufeff")
         line = text.count("\n", 0, at) + 1
@@ -95,12 +102,12 @@ def decode(data: bytes) -> str:
     return text
 
 
-def _mark(ev) -> Mark:
+def _mark(ev: Any) -> Mark:
     m = ev.start_mark
     return Mark(m.line + 1, m.column + 1)
 
 
-def _scalar(ev):
+def _scalar(ev: Any) -> Any:
     tag = ev.tag
     if tag is not None and tag not in _CORE_TAGS:
         raise YAMLProblem("VG001", f"YAML tag {tag!r} is not allowed (only plain YAML data)", *_pos(ev))
@@ -127,7 +134,7 @@ def _scalar(ev):
     return value
 
 
-def _pos(ev) -> tuple[int, int]:
+def _pos(ev: Any) -> tuple[int, int]:
     m = _mark(ev)
     return m.line, m.col
 
@@ -155,7 +162,7 @@ def _flow_too_deep(text: str) -> int | None:
     return None
 
 
-def loads(text: str):
+def loads(text: str) -> Any:
     """Parse one YAML document into YMap/YSeq/scalars. Raises YAMLProblem."""
     cut = _flow_too_deep(text)
     if cut is not None:
@@ -171,7 +178,7 @@ def _too_deep() -> str:
     return f"nesting deeper than {MAX_DEPTH} levels"
 
 
-def _loads(text: str):
+def _loads(text: str, loader: Any = _Loader) -> Any:
     stack: list = []  # [container, pending_key, pending_key_mark]
     anchors: dict[str, tuple[object, int]] = {}
     sizes: list[int] = []  # node counts of the open containers, for alias accounting
@@ -179,7 +186,7 @@ def _loads(text: str):
     docs = 0
     total = 0
 
-    def add(value, mark: Mark, count: int, ev):
+    def add(value: Any, mark: Mark, count: int, ev: Any) -> Any:
         nonlocal root, total
         total += count
         if total > MAX_NODES:
@@ -197,10 +204,12 @@ def _loads(text: str):
         elif frame[1] is _NOTHING:
             if not isinstance(value, (str, int, float, bool)) and value is not None:
                 raise YAMLProblem("VG001", "mapping keys must be plain scalars", mark.line, mark.col)
-            key = value if isinstance(value, str) else ("null" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+            key = value if isinstance(value, str) else (
+                "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
             if key in c:
                 first = c.key_marks[key]
-                raise YAMLProblem("VG002", f"duplicate key {key!r} (first defined at line {first.line}, column {first.col})",
+                raise YAMLProblem("VG002",
+                                  f"duplicate key {key!r} (first defined at line {first.line}, column {first.col})",
                                   mark.line, mark.col)
             frame[1], frame[2] = key, mark
         else:
@@ -210,7 +219,7 @@ def _loads(text: str):
             frame[1] = _NOTHING
 
     try:
-        for ev in yaml.parse(text, Loader=_Loader):
+        for ev in yaml.parse(text, Loader=loader):
             kind = type(ev)
             if kind is yaml.ScalarEvent:
                 value = _scalar(ev)
@@ -223,6 +232,7 @@ def _loads(text: str):
                 if len(stack) >= MAX_DEPTH:
                     raise YAMLProblem("VG001", _too_deep(), *_pos(ev))
                 mark = _mark(ev)
+                c: YMap | YSeq
                 if kind is yaml.MappingStartEvent:
                     c = YMap()
                     c.key_marks, c.value_marks = {}, {}
@@ -261,7 +271,7 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def syntax_error(text: str, e) -> tuple[int, int, str]:
+def syntax_error(text: str, e: Any) -> tuple[int, int, str]:
     """(line, column, message) for a YAML syntax error, in the tool's own words with a one-line hint, at the place
     the mistake is (PyYAML often notices it a line later: an unclosed quote or bracket, a missing ':')."""
     pm, cm = e.problem_mark, e.context_mark

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import re
+from typing import Any, NamedTuple
 
 from .. import DISCLAIMER, __version__
-from ..engine import supply
+from ..fields import FIELDS
+from .words import supply
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
+CERTAINTY_WORDS = {
+    "verified": "",
+    "verified-content": "content verified in the source; number not verified",
+    "secondary": "from a secondary source, not checked against the original",
+    "uncertain": "transcription uncertain: check the source",
+    "seed-only": "source not found: unverified",
+}
+UNVERIFIED_MARK = "°"
 COMMON_NOTE = ("'common' is a tool convention for ordering (strong > conditional > weak); "
                "the native grade is authoritative and no source defines a mapping between systems.")
 
 
-def clean(text) -> str:
+def clean(text: Any) -> str:
     """Text from guideline files with control characters (ANSI escapes...) removed, for any output."""
     return _CONTROL.sub("", str(text)) if text is not None else ""
 
 
-def md(text) -> str:
+def md(text: Any) -> str:
     """Escape text for Markdown (tables included)."""
     s = clean(text).replace("\\", "\\\\")
     for ch in "`*_[]<>|#!~":
@@ -26,7 +36,7 @@ def md(text) -> str:
     return s.replace("\n", " ")
 
 
-def grade(kb, rec) -> dict:
+def grade(kb: Any, rec: Any) -> dict:
     system = kb.grading.get(rec.guideline.grading)
     code = system.strength.get(rec.strength) if system and rec.strength else None
     ev = system.evidence.get(rec.evidence) if system and rec.evidence else None
@@ -38,89 +48,120 @@ def grade(kb, rec) -> dict:
     }
 
 
-def number(rec) -> str:
+def number(rec: Any) -> str:
     label = rec.number or "(no number)"
     return label if rec.number_verified else f"{label} (unverified)"
 
 
-def missing_json(m) -> list[dict]:
+def certainty_words(r: Any) -> str:
+    words = CERTAINTY_WORDS.get(r.certainty, r.certainty)
+    if not r.number_verified and "number not verified" not in words:
+        words = (words + "; " if words else "") + "number not verified"
+    return words
+
+
+class Sections(NamedTuple):
+    applies: list
+    partly: list
+    unassessed: list
+    not_applicable: list
+    unverified: list  # seed-only items (only evaluated with --include-unverified)
+
+
+def sections(result: Any) -> Sections:
+    main = [m for m in result.matches if m.rec.certainty != "seed-only"]
+    return Sections(
+        [m for m in main if m.status == "applies"],
+        [m for m in main if m.partly_matched],
+        [m for m in main if m.status == "possible" and not m.partly_matched],
+        [m for m in main if m.status == "not-applicable"],
+        [m for m in result.matches if m.rec.certainty == "seed-only"],
+    )
+
+
+def missing_json(m: Any) -> list[dict]:
     return [{"fact": f, "option": supply(f)} for f in m.missing]
 
 
-def match_json(kb, m) -> dict:
-    r, g = m.rec, m.rec.guideline
+def provenance_json(r: Any) -> dict:
+    """Maintainer-facing fields: where the transcription came from and what is uncertain about it."""
+    return {"source": r.source, "source_reliability": r.source_reliability, "number_basis": r.number_basis,
+            "uncertain": r.uncertain, "note": r.note, "provenance": r.provenance, "alias": r.alias}
+
+
+def guideline_json(g: Any) -> dict:
+    return {"id": g.id, "body": g.body, "year": g.year, "title": g.title, "citation": g.citation, "doi": g.doi,
+            "pmid": g.pmid, "url": g.url, "status": g.status}
+
+
+def rec_json(kb: Any, r: Any) -> dict:
+    """Everything about one recommendation except its match (also ``vascular show --format json``)."""
     gr = grade(kb, r)
-    d = {
+    return {
         "id": r.full_id,
-        "status": m.status,
-        "guideline": {"id": g.id, "body": g.body, "year": g.year, "title": g.title, "citation": g.citation,
-                      "doi": g.doi, "status": g.status},
-        "number": r.number, "number_verified": r.number_verified, "number_basis": r.number_basis,
+        "guideline": guideline_json(r.guideline),
+        "number": r.number, "number_verified": r.number_verified,
         "locator": r.locator, "kind": r.kind, "statement": r.statement,
         "action": r.action, "direction": r.direction, "wording": r.wording,
         "grade": gr["display"], "strength": gr["strength"], "evidence": gr["evidence"],
         "rating": r.rating, "rrl": r.rrl, "grade_conflict": dict(r.grade_conflict) if r.grade_conflict else None,
-        "certainty": r.certainty, "uncertain": r.uncertain, "source": r.source,
-        "source_reliability": r.source_reliability, "note": r.note,
+        "certainty": r.certainty, "certainty_text": certainty_words(r) or None,
+        "provenance": provenance_json(r),
+    }
+
+
+def match_json(kb: Any, m: Any) -> dict:
+    d = rec_json(kb, m.rec)
+    head = {"id": d.pop("id"), "status": m.status, "possible_kind": m.possible_kind}
+    return head | d | {
         "matched": [f.to_json() for f in m.matched],
         "missing": missing_json(m),
         "failed": [f.to_json() for f in m.failed],
         "conflicts_with": list(m.conflicts_with),
     }
-    return d
 
 
-def header(kb, result, include_all: bool) -> dict:
-    shown = [m for m in result.matches if include_all or m.status != "not-applicable"]
+def summary(result: Any) -> dict:
+    s = sections(result)
+    return {"applies": len(s.applies), "possible": len(s.partly) + len(s.unassessed), "partly_matched": len(s.partly),
+            "unassessed": len(s.unassessed), "not_applicable": len(s.not_applicable),
+            "conflicts": sum(len(m.conflicts_with) for m in result.matches) // 2,
+            "unverified": len(s.unverified), "unverified_left_out": result.unverified_left_out}
+
+
+def header(kb: Any, result: Any, include_all: bool = True) -> dict:
+    """The JSON answer (``vascular.recommend/2``): every evaluated recommendation with its status, whatever the
+    options (``include_all`` is accepted for the renderers' common signature)."""
     return {
-        "schema": "vascular.recommend/1",
+        "schema": "vascular.recommend/2",
         "tool": {"name": "vascular", "version": __version__},
-        "profile": result.profile.to_json(),
+        "profile": result.profile.to_document(),
+        "profile_detail": result.profile.to_json(),
         "guidelines": [{"id": g.id, "body": g.body, "year": g.year, "title": g.title, "status": g.status,
                         "sha256": g.sha256} for g in result.guidelines],
-        "summary": {s: sum(1 for m in result.matches if m.status == s) for s in ("applies", "possible", "not-applicable")}
-        | {"conflicts": sum(len(m.conflicts_with) for m in result.matches) // 2},
-        "recommendations": [match_json(kb, m) for m in shown],
+        "summary": summary(result),
+        "ask_next": [{"fact": f, "option": supply(f), "settles_up_to": n, "settles_certainly": c}
+                     for f, n, c in result.ask_next()],
+        "recommendations": [match_json(kb, m) for m in result.matches],
         "covered": result.covered,
         "common_scale": COMMON_NOTE,
         "disclaimer": DISCLAIMER,
     }
 
 
-def profile_line(p) -> str:
+def profile_line(p: Any) -> str:
     bits = []
     if p.ceap:
         bits.append(f"CEAP {p.ceap.basic}")
     if p.lesions is not None:
         bits.append("lesions " + (", ".join(p.lesions) or "none"))
-    for name in ("bleeding_risk", "severity", "symptom_days", "abi", "ankle_pressure", "toe_pressure"):
-        v = getattr(p, name)
+    for f in FIELDS:
+        v = getattr(p, f.attr) if f.kind in ("choice", "number") else None
         if v is not None:
-            bits.append(f"{name.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{name.replace('_', ' ')} {v}")
+            bits.append(f"{f.label} {v:g}" if isinstance(v, float) else f"{f.label} {v}")
     if p.factors:
         bits.append("factors " + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in p.factors.items()))
     return "; ".join(bits) or "empty profile"
 
 
 NOTHING = "No recommendation in the loaded guidelines covers this profile."
-
-
-def status_groups(result, full: bool):
-    """[(status, matches)] to show, and the possible items the profile says nothing about at all (every criterion
-    unknown): by default those are summarised (unassessed_line), never dropped; ``full`` lists everything."""
-    possible = result.by_status("possible")
-    unassessed = [] if full else [m for m in possible if not m.matched]
-    groups = [("applies", result.by_status("applies")), ("possible", [m for m in possible if m not in unassessed])]
-    if full:
-        groups.append(("not-applicable", result.by_status("not-applicable")))
-    return groups, unassessed
-
-
-def unassessed_line(unassessed) -> str:
-    counts: dict[str, int] = {}
-    for m in unassessed:
-        for f in m.missing:
-            counts[f] = counts.get(f, 0) + 1
-    facts = ", ".join(f"{supply(f)} ({n})" for f, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
-    return (f"{len(unassessed)} more recommendations could not be assessed: the profile gives none of the facts "
-            f"they depend on ({facts}). Show them with --all.")

@@ -6,6 +6,7 @@ the C JSON encoder (``indent`` would force the pure-Python one, several times sl
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .common import header
 
@@ -27,5 +28,6 @@ def dumps(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(kb, result, out, *, include_all: bool = False, explain: bool = False) -> None:
-    out.write(dumps(header(kb, result, include_all or explain)))
+def render(kb: Any, result: Any, out: Any, *, include_all: bool = False, explain: bool = False,
+           detail: bool = False) -> None:
+    out.write(dumps(header(kb, result)))

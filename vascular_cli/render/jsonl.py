@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .common import header
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def render(kb, result, out, *, include_all: bool = False, explain: bool = False) -> None:
-    doc = header(kb, result, include_all or explain)
+def render(kb: Any, result: Any, out: Any, *, include_all: bool = False, explain: bool = False,
+           detail: bool = False) -> None:
+    doc = header(kb, result)
     items = doc.pop("recommendations")
-    doc["schema"] = "vascular.recommend.jsonl/1"
+    doc["schema"] = "vascular.recommend.jsonl/2"
     out.write(_dumps(doc) + "\n")
     for item in items:
         out.write(_dumps(item) + "\n")

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json as _json
+from typing import Any
 
 from .. import __version__
 from ..checks import REGISTRY
 
 
-def _summary(problems) -> dict:
+def _summary(problems: Any) -> dict:
     errors = sum(p.level == "error" for p in problems)
     return {"errors": errors, "warnings": len(problems) - errors}
 
 
-def text(problems, files) -> str:
+def text(problems: Any, files: Any) -> str:
     return "".join(f"{p}\n" for p in problems)
 
 
-def json(problems, files) -> str:
+def json(problems: Any, files: Any) -> str:
     doc = {
         "schema": "vascular.validate/1",
         "tool": {"name": "vascular", "version": __version__},
@@ -34,7 +35,7 @@ def _gh_escape(s: str, prop: bool = False) -> str:
     return s.replace(":", "%3A").replace(",", "%2C") if prop else s
 
 
-def github(problems, files) -> str:
+def github(problems: Any, files: Any) -> str:
     lines = []
     for p in problems:
         kind = "error" if p.level == "error" else "warning"
@@ -44,7 +45,7 @@ def github(problems, files) -> str:
     return "".join(lines)
 
 
-def sarif(problems, files) -> str:
+def sarif(problems: Any, files: Any) -> str:
     rules = [{
         "id": c.code, "name": c.name,
         "shortDescription": {"text": c.title},

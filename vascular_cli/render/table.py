@@ -1,147 +1,184 @@
-"""Terminal output (rich, imported only here). Wide terminals get tables, narrow ones a stacked layout.
-All guideline text goes through ``Text`` objects, never markup, so a statement cannot inject styles or escapes."""
+"""Terminal output: the short clinician-facing answer (render/answer.py), laid out as plain lines wrapped at the
+terminal width (never cut: ids and options break only between words). Colour (ANSI) only on a terminal and unless
+NO_COLOR is set. No third-party import: start-up stays lean and a closed pipe is an ordinary BrokenPipeError.
+All guideline text goes through ``clean``, so a statement cannot inject terminal escapes."""
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Console, Group
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
+import os
+import textwrap
+from typing import Any, TextIO
 
 from .. import DISCLAIMER
-from ..engine import supply
-from .common import NOTHING, clean, grade, number, profile_line, status_groups, unassessed_line
+from .answer import (
+    UNVERIFIED_LEGEND,
+    UNVERIFIED_MARK,
+    Group,
+    action_label,
+    ask_next_lines,
+    certainty_words,
+    cite,
+    cites,
+    conflict_pairs,
+    finding_line,
+    groups,
+    needs_text,
+    plural,
+    rest_line,
+    sections,
+)
+from .common import NOTHING, clean, grade, profile_line
 
-WIDE = 100
-STATUS_STYLE = {"applies": "bold green", "possible": "bold yellow", "not-applicable": "bold red"}
-TITLES = {"applies": "APPLIES", "possible": "POSSIBLE - facts missing", "not-applicable": "NOT APPLICABLE"}
-MARK = {True: ("✓", "green"), None: ("?", "yellow"), False: ("✗", "red")}
-
-
-def _t(text, style: str = "") -> Text:
-    return Text(clean(text), style=style)
-
-
-def _source(r) -> Text:
-    return _t(f"{r.guideline.body} {r.guideline.year}", "bold")
-
-
-def _grade(kb, r) -> Text:
-    gr = grade(kb, r)
-    t = _t(gr["display"])
-    if r.grade_conflict:
-        alt = ", ".join(f"{k} {v}" for k, v in r.grade_conflict.items() if k != "source")
-        t.append(_t(f"\n(disputed: {alt} per {r.grade_conflict.get('source', '?')})", "yellow"))
-    return t
+DEFAULT_WIDTH = 100
+STYLES = {"bold": "1", "dim": "2", "italic": "3", "green": "32", "yellow": "33", "red": "31", "magenta": "35",
+          "title": "1;36"}
 
 
-def _common(kb, r) -> Text:
-    common = grade(kb, r)["strength"]["common"] or "ungraded"
-    arrow = {"for": "for", "against": "AGAINST", None: "scope"}[r.direction]
-    return _t(f"{common}\n{arrow}", "red" if r.direction == "against" else "")
+class Writer:
+    def __init__(self, out: TextIO, width: int, colour: bool):
+        self.out, self.width, self.colour = out, max(width, 40), colour
+
+    def line(self, text: str = "", style: str = "", indent: int = 0, hang: int = 0) -> None:
+        """Write ``text`` wrapped at the width; continuation lines are indented by ``indent + hang``."""
+        text = clean(text)
+        if not text:
+            self.out.write("\n")
+            return
+        lines = textwrap.wrap(text, self.width, initial_indent=" " * indent,
+                              subsequent_indent=" " * (indent + hang), break_long_words=False,
+                              break_on_hyphens=False) or [""]
+        for ln in lines:
+            self.out.write(self._style(ln, style) + "\n")
+
+    def _style(self, text: str, style: str) -> str:
+        if not self.colour or not style:
+            return text
+        codes = ";".join(STYLES[s] for s in style.split())
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+    def packed(self, items: list[str], indent: int, sep: str = "; ") -> None:
+        """Items on as few lines as possible, an item never split unless it is longer than a line."""
+        current = ""
+        for i, item in enumerate(items):
+            piece = item + (sep.rstrip() if i < len(items) - 1 else "")
+            candidate = f"{current} {piece}" if current else piece
+            if current and indent + len(candidate) > self.width:
+                self.line(current, indent=indent, hang=2)
+                current = piece
+            else:
+                current = candidate
+        if current:
+            self.line(current, indent=indent, hang=2)
 
 
-def _body(kb, m, explain: bool) -> Text:
-    r = m.rec
-    t = _t(r.statement)
-    t.append(_t(f"\n{r.full_id} · {number(r)} · {r.locator}", "dim"))
-    if explain:
-        for f in m.findings:
-            sym, style = MARK[f.state]
-            line = f"\n {sym} {f.requires}" + (f" (profile: {f.profile})" if f.profile is not None else "")
-            if f.state is None:
-                line += " - supply " + ", ".join(supply(x) for x in f.missing)
-            t.append(_t(line, style))
-    else:
-        if m.matched:
-            t.append(_t("\nwhy: " + "; ".join(f.requires for f in m.matched), "green"))
-        if m.status == "possible":
-            t.append(_t("\nmissing: " + ", ".join(supply(x) for x in m.missing), "yellow"))
-        elif m.status == "not-applicable":
-            t.append(_t("\nfails: " + "; ".join(f"{f.requires} (profile: {f.profile})" for f in m.failed), "red"))
-    if r.certainty != "verified":
-        t.append(_t(f"\n{r.certainty}: {r.uncertain or ''}", "yellow"))
-    if m.conflicts_with:
-        t.append(_t("\nconflicts with " + ", ".join(m.conflicts_with), "bold magenta"))
-    if explain and r.note:
-        t.append(_t(f"\nnote: {r.note}", "italic"))
-    return t
+def _colour(out: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
-def _table(kb, matches, explain: bool) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_lines=True, expand=True, pad_edge=False)
-    table.add_column("Source", width=12)
-    table.add_column("Grade (as published)", width=22)
-    table.add_column("Common", width=11)
-    table.add_column("Recommendation", ratio=1)
-    for m in matches:
-        table.add_row(_source(m.rec), _grade(kb, m.rec), _common(kb, m.rec), _body(kb, m, explain))
-    return table
-
-
-def _stacked(kb, matches, explain: bool) -> Group:
-    parts = []
-    for m in matches:
-        r = m.rec
-        head = _source(r)
-        head.append(_t(" · "))
-        head.append(_grade(kb, r))
-        head.append(_t(" · "))
-        head.append(_t(" ".join(_common(kb, r).plain.split()), "red" if r.direction == "against" else ""))
-        parts += [head, Padding(_body(kb, m, explain), (0, 0, 1, 2), expand=False)]
-    return Group(*parts)
-
-
-def _conflicts(kb, result) -> Table | None:
-    pairs = []
-    by_id = {m.rec.full_id: m for m in result.matches}
-    for m in result.matches:
-        for other in m.conflicts_with:
-            if m.rec.full_id < other:
-                pairs.append((m, by_id[other]))
-    if not pairs:
-        return None
-    table = Table(title="CONFLICTS - same action, opposite directions (not resolved by the tool)",
-                  title_style="bold magenta", box=box.SIMPLE_HEAD, expand=True, show_lines=True)
-    table.add_column("For", ratio=1)
-    table.add_column("Against", ratio=1)
-    for a, b in pairs:
-        if a.rec.direction == "against":
-            a, b = b, a
-        cells = []
-        for m in (a, b):
-            t = _source(m.rec)
-            t.append(_t(f" · {grade(kb, m.rec)['display']}\n"))
-            t.append(_t(m.rec.statement))
-            t.append(_t(f"\n{m.rec.full_id}", "dim"))
-            cells.append(t)
-        table.add_row(*cells)
-    return table
-
-
-def render(kb, result, out, *, include_all: bool = False, explain: bool = False, width: int | None = None) -> None:
-    console = Console(file=out, width=width, highlight=False, emoji=False, markup=False, soft_wrap=False)
-    wide = console.width >= WIDE
-    console.print(_t("Profile: ", "bold") + _t(profile_line(result.profile)))
+def render(kb: Any, result: Any, out: TextIO, *, include_all: bool = False, explain: bool = False,
+           detail: bool = False, width: int | None = None) -> None:
+    w = Writer(out, width or DEFAULT_WIDTH, _colour(out))
+    s = sections(result)
+    w.line("Profile: " + profile_line(result.profile), "bold", hang=2)
+    for fact, reason in result.profile.implied:
+        w.line(f"implied: {fact}=yes ({reason})", "dim", indent=2, hang=4)
     if not result.covered:
-        console.print(_t(NOTHING, "bold red"))
-    full = include_all or explain
-    groups, unassessed = status_groups(result, full)
-    for status, matches in groups:
-        if not matches:
-            continue
-        console.print()
-        console.print(_t(f"{TITLES[status]} ({len(matches)})", STATUS_STYLE[status]))
-        console.print(_table(kb, matches, explain) if wide else _stacked(kb, matches, explain))
-        if status == "applies":
-            conflicts = _conflicts(kb, result)
-            if conflicts is not None:
-                console.print(conflicts)
-    if unassessed:
-        console.print(_t(unassessed_line(unassessed), "yellow"))
-    hidden = len(result.by_status("not-applicable"))
-    if hidden and not (include_all or explain):
-        console.print(_t(f"{hidden} recommendations do not apply (show them with --all).", "dim"))
-    console.print(_t("Sources: " + "; ".join(f"{g.id} (sha256 {g.sha256[:12]})" for g in result.guidelines), "dim"))
-    console.print(_t(DISCLAIMER, "italic"))
+        w.line(NOTHING, "bold red")
+
+    pairs = conflict_pairs(result)
+    if pairs:
+        w.line()
+        w.line(f"CONFLICTS ({len(pairs)}) - same or related action, opposite directions; "
+               "the tool does not resolve them", "bold magenta", hang=2)
+        for a, b in pairs:
+            actions = action_label(a.rec.action) + (f" / {action_label(b.rec.action)}"
+                                                    if b.rec.action != a.rec.action else "")
+            w.line(actions, "bold", indent=2, hang=4)
+            w.line(f"for: {cite(kb, a.rec)} [{a.rec.full_id}]", indent=4, hang=4)
+            w.line(f"AGAINST: {cite(kb, b.rec)} [{b.rec.full_id}]", "red", indent=4, hang=4)
+
+    full_explain = explain and include_all
+    _section(w, kb, "APPLIES", s.applies, "bold green", detail, explain)
+    _section(w, kb, "PARTLY MATCHED - facts missing", s.partly, "bold yellow", detail, explain, needs=True)
+    asks = ask_next_lines(result)
+    if asks:
+        w.line()
+        w.line("ASK NEXT - the facts that would settle the most partly matched recommendations", "bold", hang=2)
+        col = min(max(len(o) for o, _ in asks) + 2, w.width // 2)
+        for option, why in asks:
+            w.line(f"{option:<{col}}{why}", indent=2, hang=col)
+        more = len(result.ask_next()) - len(asks)
+        if more > 0:
+            w.line(f"{plural(more, 'more fact')}: --format json lists them all, ranked.", "dim", indent=2)
+    if include_all:
+        _section(w, kb, "UNASSESSED - the profile gives none of their facts", s.unassessed, "yellow", detail,
+                 full_explain, needs=True)
+        _section(w, kb, "NOT APPLICABLE", s.not_applicable, "red", detail, full_explain, failed=True)
+    if s.unverified:
+        _section(w, kb, "UNVERIFIED - source not found (seed-only); not part of the answer above", s.unverified,
+                 "bold magenta", True, explain, status=True)
+    w.line()
+    rest = rest_line(s, include_all, result.unverified_left_out)
+    if rest:
+        w.line(rest, "dim")
+    notes = []
+    if any(not m.rec.number_verified for m in s.applies + s.partly) and not detail:
+        notes.append(UNVERIFIED_LEGEND + ".")
+    if not detail:
+        notes.append("Full statements: --detail, or vascular show ID.")
+    if notes:
+        w.line(" ".join(notes), "dim")
+    w.line(f"Sources: {plural(len(result.guidelines), 'guideline document')} (vascular list; sha256 of each in "
+           "--format json).", "dim", hang=2)
+    w.line(DISCLAIMER, "italic")
+
+
+def _section(w: Writer, kb: Any, title: str, matches: list, style: str, detail: bool, explain: bool,
+             needs: bool = False, failed: bool = False, status: bool = False) -> None:
+    if not matches:
+        return
+    gs = groups(matches)
+    w.line()
+    w.line(f"{title} ({plural(len(matches), 'recommendation')}, {plural(len(gs), 'action')})", style, hang=2)
+    for g in gs:
+        _group(w, kb, g, detail, explain, needs, failed, status)
+
+
+def _group(w: Writer, kb: Any, g: Group, detail: bool, explain: bool, needs: bool, failed: bool,
+           status: bool) -> None:
+    head = g.title
+    if needs and g.needs():
+        head += " - needs " + needs_text(g.needs())
+    w.line(head, "red" if g.direction == "against" else "bold", indent=2, hang=4)
+    if not (detail or explain):
+        w.packed(cites(kb, g.matches, status), indent=4)
+        return
+    for m in g.matches:
+        r = m.rec
+        w.line(f"- {cite(kb, r)} · {r.full_id}" + (f" · {m.status}" if status else ""), indent=4, hang=2)
+        if detail:
+            w.line(r.statement, indent=6)
+            w.line(f"where: {r.locator}", "dim", indent=6, hang=2)
+            if m.matched:
+                w.line("why: " + "; ".join(f.requires for f in m.matched), "green", indent=6, hang=2)
+            words = certainty_words(r)
+            if words:
+                w.line(words.replace(f"{UNVERIFIED_MARK}", ""), "yellow", indent=6, hang=2)
+            if r.grade_conflict:
+                alt = ", ".join(f"{k} {v}" for k, v in r.grade_conflict.items() if k != "source")
+                w.line(f"grade disputed: {alt} in another source (shown as published: "
+                       f"{grade(kb, r)['display']})", "yellow", indent=6, hang=2)
+        if explain:
+            for f in m.findings:
+                mark, text = finding_line(f)
+                w.line(f"{mark} {text}", {"✓": "green", "?": "yellow", "✗": "red"}[mark], indent=6, hang=2)
+        elif failed:
+            w.line("fails: " + "; ".join(f"{f.requires} (profile: {f.profile})" for f in m.failed), "red",
+                   indent=6, hang=2)

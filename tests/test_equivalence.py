@@ -1,0 +1,129 @@
+"""Issue 10 point 3: the batch paths (RawMatcher fast path, ProfileParser + MatchIndex, the FactorIndex fallback,
+bounded memos) give exactly what the engine gives: applies, possible and their order, conflicts, and the ranked
+missing facts. Each property fails if its path silently stops working (see the CHANGELOG for what was broken on
+purpose and which test caught it)."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vascular_cli
+from vascular_cli.batch import BatchEvaluator
+from vascular_cli.engine import Engine
+from vascular_cli.index import FactorIndex, MatchIndex, _Memo
+from vascular_cli.profile import from_mapping
+
+KB = vascular_cli.load()
+ENGINE = Engine(KB)
+LESIONS = sorted(KB.vocabulary.terms["lesion"])
+FACTORS = sorted(KB.vocabulary.terms["factor"])
+CEAP = ["C2", "C2,s", "C2,a Ep", "C3", "C4", "C4b", "C5", "C6", "C6,s Es Ad Pr,o", "C6 Esi", "C2,4a,5"]
+PROFILES = st.fixed_dictionaries({}, optional={
+    "ceap": st.sampled_from(CEAP),
+    "lesion": st.lists(st.sampled_from(LESIONS), max_size=3),
+    "bleeding_risk": st.sampled_from(["low", "moderate", "high"]),
+    "severity": st.sampled_from(["mild", "moderate", "severe"]),
+    "symptom_days": st.integers(0, 400),
+    "abi": st.floats(0, 3, allow_nan=False),
+    "ankle_pressure": st.integers(0, 200),
+    "toe_pressure": st.integers(0, 200),
+    "factors": st.dictionaries(st.sampled_from(FACTORS), st.booleans(), max_size=6),
+})
+
+
+def _engine_line(doc):
+    result = ENGINE.evaluate(from_mapping(KB.vocabulary, doc))
+    applies = [m.rec.full_id for m in result.by_status("applies")]
+    possible = [m.rec.full_id for m in result.by_status("possible")]
+    conflicts = sorted(sorted((m.rec.full_id, c)) for m in result.matches for c in m.conflicts_with
+                       if m.rec.full_id < c)
+    missing = [[f, n, c] for f, n, c in result.ask_next()]
+    return {"status": "ok", "covered": bool(applies), "applies": applies, "conflicts": conflicts,
+            "possible_count": len(possible), "possible": possible, "missing": missing}
+
+
+def _batch_line(ev, doc):
+    ok, text = ev.fragment(doc)
+    return json.loads("{" + text + "}")
+
+
+FAST = BatchEvaluator(ENGINE, {})
+FULL = BatchEvaluator(ENGINE, {}, with_possible=True)
+
+
+def _valid(doc):
+    try:
+        from_mapping(KB.vocabulary, doc)
+        return True
+    except vascular_cli.InputError:
+        return False
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PROFILES)
+def test_both_batch_paths_give_everything_the_engine_gives(doc):
+    if not _valid(doc):
+        return
+    want = _engine_line(doc)
+    assert _batch_line(FULL, doc) == want
+    short = {k: v for k, v in want.items() if k not in ("possible", "missing")}
+    assert _batch_line(FAST, doc) == short
+    assert FAST.raw.match(doc) is not None  # a plainly valid document takes the fast path
+
+
+def test_conflicts_are_reported_by_the_batch_path():
+    found = [d for d in ({"ceap": c, "lesion": [les], "severity": s} for c in ("C3", "C4a", "C6")
+                         for les in ("nivl", "chronic-occlusion", "acute-iliofemoral-dvt") for s in ("mild", "severe"))
+             if _engine_line(d)["conflicts"]]
+    assert found, "no profile with a conflict: the knowledge base changed, pick another"
+    for d in found:
+        assert _batch_line(FAST, d)["conflicts"] == _engine_line(d)["conflicts"] != []
+
+
+def test_small_memos_evict_and_stay_correct():
+    ev = BatchEvaluator(ENGINE, {})
+    memos = [m for *_, m in ev.index.groups] + [ev.raw.ceap, ev.raw.lesion, ev.raw.factors, ev.raw.fi_memo,
+                                                 ev.heads, ev.parser.derived] + list(ev.index.buckets.values())
+    for m in memos:
+        m.limit = 3
+    import random
+
+    rng = random.Random(11)
+    for _ in range(150):
+        doc = {"ceap": rng.choice(CEAP), "lesion": rng.sample(LESIONS, 2), "symptom_days": rng.randint(0, 30),
+               "factors": {f: rng.random() < 0.5 for f in rng.sample(FACTORS, 3)}}
+        if not _valid(doc):
+            continue
+        want = _engine_line(doc)
+        assert _batch_line(ev, doc) == {k: v for k, v in want.items() if k not in ("possible", "missing")}
+    assert all(len(m.new) <= 3 and len(m.old) <= 3 for m in memos)
+    assert sum(bool(m.old) for m in memos) >= 5  # evictions happened
+
+
+def test_factor_index_fallback_with_many_relevant_factors():
+    ix = MatchIndex(ENGINE)
+    names = sorted({n for c in (c for _, c in ix.factor_index.members) for n in c.all + c.none})
+    assert len(names) > FactorIndex.MAX_GIVEN
+    doc = {"lesion": ["acute-iliofemoral-dvt"], "factors": {n: False for n in names[:FactorIndex.MAX_GIVEN + 3]}}
+    if not _valid(doc):  # mutually exclusive factors all "no" are fine; keep the test honest if that changes
+        doc["factors"] = dict(list(doc["factors"].items())[:FactorIndex.MAX_GIVEN + 1])
+    assert _batch_line(FULL, doc) == _engine_line(doc)
+    assert _batch_line(FAST, doc) == {k: v for k, v in _engine_line(doc).items() if k not in ("possible", "missing")}
+
+
+def test_memo_is_bounded():
+    m = _Memo(4)
+    for i in range(100):
+        m.put(i, i)
+    assert len(m.new) <= 4 and len(m.old) <= 4 and m.get(99) == 99 and m.get(0) is None
+
+
+def test_a_contradicted_implication_gives_the_full_parsers_error_on_the_fast_path():
+    doc = {"lesion": ["acute-iliofemoral-dvt"], "symptom_days": 4, "factors": {"symptomatic": False}}
+    try:
+        from_mapping(KB.vocabulary, doc)
+    except vascular_cli.InputError as e:
+        want = str(e)
+    assert isinstance(FAST.raw.match(doc), vascular_cli.InputError)
+    assert FAST.fragment(doc) == FULL.fragment(doc) == (False, '"status":"error","error":' + json.dumps(want))
