@@ -80,7 +80,7 @@ def test_cache_key_covers_every_module_whose_output_it_stores():
     imported = set()
     for module in ("loader.py", "checks.py"):
         tree = ast.parse((PKG / module).read_text(encoding="utf-8"))
-        imported |= {f"{n.module}.py" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1
+        imported |= {f"{n.module.replace('.', '/')}.py" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1
                      and n.module}
     assert imported - {"errors.py", "profile.py", "index.py"} <= set(CACHED_MODULES) | {"errors.py"}
 

@@ -69,9 +69,6 @@ def test_show_keeps_provenance_behind_its_option(kb):
     assert r.source in cli("show", r.full_id, "--provenance", env={"COLUMNS": "200"}).out
 
 
-# The data helpers are cleaning the YAML text (locators still say "topic (dossier grouping)", statements
-# "Seed-attributed: ..."). xfail until the cleaned data is merged; the integrator flips this to a plain test then.
-@pytest.mark.xfail(strict=False, reason="bundled data not cleaned yet (issue 11 point 4); flip after the merge")
 @pytest.mark.parametrize("fmt", FORMATS + ("show",))
 def test_rendered_text_has_no_provenance_tokens(kb, fmt):
     text = _show_all(kb) if fmt == "show" else _rendered(fmt)

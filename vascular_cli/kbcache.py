@@ -23,7 +23,7 @@ HERE = Path(__file__).parent
 # Every module whose code shapes what the cache stores (classes pickled, or output pickled: the checks' problems,
 # the schema's structural findings, the YAML reader's values and positions): an edit to any invalidates the cache.
 CACHED_MODULES = ("model.py", "vocab.py", "loader.py", "engine.py", "checks.py", "schema.py", "yamlio.py", "ceap.py",
-                  "fields.py", "paths.py", "limits.py", "suggest.py")
+                  "fields.py", "paths.py", "limits.py", "suggest.py", "fhir/mapping.py")
 
 
 def cache_dir() -> Path:

@@ -260,7 +260,6 @@ def _read_implications(src: Any) -> list:
 
 
 def _read_grading(src: Any, grading: Any, problems: Any, where: dict) -> None:
-def _read_grading(src, grading, problems, where: dict) -> None:
     from .yamlio import key_mark
 
     for gid, g in src.tree["grading"].items():

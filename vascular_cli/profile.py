@@ -93,9 +93,11 @@ def parse_factors(vocab: Vocabulary, factors: Any) -> dict[str, bool]:
     if isinstance(factors, dict):
         pairs = []
         for k, v in factors.items():
+            if isinstance(v, int) and not isinstance(v, bool):  # 0/1, as the list form's NAME=0 / NAME=1
+                v = str(v)
             if not isinstance(v, (bool, str)):
                 raise InputError(f"{k!r} must be yes or no, got {v!r}", field="factors", value=v, valid=("yes", "no"))
-            pairs.append((parse_factor(str(k), vocab)[0], _yes_no(v, "factors", f"{k}: {v}")))
+            pairs.append((parse_factor(str(k), vocab)[0], _yes_no(v, "factors", k)))
     elif isinstance(factors, list):
         pairs = [parse_factor(x if isinstance(x, str) else repr(x), vocab) for x in factors]
     else:

@@ -11,6 +11,7 @@ Library API::
 """
 
 from .bundle import FhirError, FhirProfile, profile_from_bundle
-from .mapping import Mapping, load_mapping
+from .load import load_mapping
+from .mapping import Mapping
 
 __all__ = ["FhirError", "FhirProfile", "Mapping", "load_mapping", "profile_from_bundle"]

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import InputError
 from .bundle import MAX_BUNDLE_BYTES, parse_json, profile_from_bundle
-from .mapping import find, load_mapping
+from .load import find, load_mapping
 
 
 def mapping_for(kb, guidelines):

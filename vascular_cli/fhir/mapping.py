@@ -2,7 +2,7 @@
 
 The file is one more kind of knowledge-base file: ``vascular validate`` checks it (structure with VG003-VG005,
 unknown terms VG006, malformed codes and dangling references VG016, duplicate codes VG017), always with the
-``file:line:col`` of the offending node. At run time :func:`load_mapping` turns it into a :class:`Mapping`.
+``file:line:col`` of the offending node. At run time :func:`vascular_cli.fhir.load.load_mapping` turns it into a :class:`Mapping`.
 """
 
 from __future__ import annotations
@@ -118,11 +118,12 @@ def spec():
 
 def problems(src, vocabulary) -> list[Problem]:
     """Every problem of one mapping file (``src``: a loader SourceFile of kind fhir_mapping), with positions."""
-    from ..checks import REGISTRY
-    from ..loader import _structural
-    from ..yamlio import key_mark, value_mark
+    from ..schema import check
+    from ..yamlio import Mark, key_mark, value_mark
 
-    out = _structural(src, spec())
+    found: list = []
+    check(src.tree, spec(), lambda: getattr(src.tree, "mark", Mark(1, 1)), "", found)
+    out = [Problem(src.path, m.line, m.col, code, msg) for code, msg, m in found]
     if out:
         return out
     root = src.tree[KIND]
@@ -130,7 +131,7 @@ def problems(src, vocabulary) -> list[Problem]:
 
     def p(container, key, code, msg):
         m = value_mark(container, key)
-        out.append(Problem(src.path, m.line, m.col, code, msg, REGISTRY[code].level if code in REGISTRY else "error"))
+        out.append(Problem(src.path, m.line, m.col, code, msg, "error"))  # VG006/VG016/VG017: all errors
 
     for name, scheme in schemes.items():
         for ch in scheme:
@@ -264,45 +265,6 @@ def build(tree, path: str = "", sha256: str = "") -> Mapping:
         for e in root.get(section) or ():
             entries.append(make(section, e))
     return Mapping(systems, dict(root["sources"]), entries, path, sha256)
-
-
-def find(guidelines=None) -> Path:
-    """The mapping file a run uses: ``fhir-mapping.yaml`` in a ``--guidelines`` directory, else the bundled one."""
-    from ..loader import bundled_dir
-
-    for g in guidelines or ():
-        candidate = Path(g) / FILENAME if Path(g).is_dir() else Path(g)
-        if candidate.name == FILENAME and candidate.is_file():
-            return candidate
-    return bundled_dir() / FILENAME
-
-
-def load_mapping(path=None, vocabulary=None) -> Mapping:
-    """Read and check a mapping file (the bundled one by default). Problems raise DataError (exit 1)."""
-    from ..errors import DataError
-    from ..loader import SourceFile, read_bytes
-    from ..yamlio import YAMLProblem, decode, loads
-
-    from ..loader import _display, bundled_dir
-
-    path = Path(path) if path is not None else find()
-    display = f"<bundled>/{FILENAME}" if path == bundled_dir() / FILENAME else _display(path)
-    try:
-        data = read_bytes(path)
-    except OSError as e:
-        raise DataError(f"FHIR mapping {display}: cannot read ({e.strerror})") from None
-    src = SourceFile(display, hashlib.sha256(data).hexdigest())
-    try:
-        src.tree = loads(decode(data))
-    except YAMLProblem as e:
-        raise DataError(f"FHIR mapping {display}: invalid", [Problem(display, e.line, e.col, e.code, e.message)]) from None
-    src.kind = KIND
-    if not isinstance(src.tree, dict) or KIND not in src.tree:
-        raise DataError(f"FHIR mapping {display}: no top-level '{KIND}' key")
-    probs = [x for x in problems(src, vocabulary) if x.level == "error"]
-    if probs:
-        raise DataError(f"{len(probs)} error(s) in the FHIR mapping {display}", probs)
-    return build(src.tree, display, src.sha256)
 
 
 def _dym(word, choices) -> str:

@@ -56,19 +56,20 @@ class Writer:
         codes = ";".join(STYLES[s] for s in style.split())
         return f"\x1b[{codes}m{text}\x1b[0m"
 
-    def packed(self, items: list[str], indent: int, sep: str = "; ") -> None:
-        """Items on as few lines as possible, an item never split unless it is longer than a line."""
-        current = ""
+    def packed(self, items: list[str], indent: int, sep: str = "; ", lead: str = "", style: str = "") -> None:
+        """Items on as few lines as possible after ``lead``, an item never split unless it is longer than a line;
+        continuation lines are indented two more."""
+        current, level = lead, indent
         for i, item in enumerate(items):
             piece = item + (sep.rstrip() if i < len(items) - 1 else "")
             candidate = f"{current} {piece}" if current else piece
-            if current and indent + len(candidate) > self.width:
-                self.line(current, indent=indent, hang=2)
-                current = piece
+            if current and level + len(candidate) > self.width:
+                self.line(current, style, indent=level, hang=2)
+                current, level = piece, indent + 2
             else:
                 current = candidate
         if current:
-            self.line(current, indent=indent, hang=2)
+            self.line(current, style, indent=level, hang=2)
 
 
 def _colour(out: TextIO) -> bool:
@@ -106,7 +107,9 @@ def render(kb: Any, result: Any, out: TextIO, *, include_all: bool = False, expl
 
     full_explain = explain and include_all
     _section(w, kb, "APPLIES", s.applies, "bold green", detail, explain)
-    _section(w, kb, "PARTLY MATCHED - facts missing", s.partly, "bold yellow", detail, explain, needs=True)
+    short = not (include_all or detail or explain)
+    _section(w, kb, "PARTLY MATCHED - facts missing", s.partly, "bold yellow", detail, explain, needs=True,
+             limit=PARTLY_SHOWN if short else None)
     asks = ask_next_lines(result)
     if asks:
         w.line()
@@ -140,26 +143,36 @@ def render(kb: Any, result: Any, out: TextIO, *, include_all: bool = False, expl
     w.line(DISCLAIMER, "italic")
 
 
+PARTLY_SHOWN = 8  # partly matched actions in the short answer: those closest to applying (fewest missing facts)
+
+
 def _section(w: Writer, kb: Any, title: str, matches: list, style: str, detail: bool, explain: bool,
-             needs: bool = False, failed: bool = False, status: bool = False) -> None:
+             needs: bool = False, failed: bool = False, status: bool = False, limit: int | None = None) -> None:
     if not matches:
         return
     gs = groups(matches)
     w.line()
     w.line(f"{title} ({plural(len(matches), 'recommendation')}, {plural(len(gs), 'action')})", style, hang=2)
+    shown = gs if limit is None or len(gs) <= limit else sorted(gs, key=lambda g: len(g.needs()))[:limit]
     for g in gs:
-        _group(w, kb, g, detail, explain, needs, failed, status)
+        if g in shown:
+            _group(w, kb, g, detail, explain, needs, failed, status)
+    if len(shown) < len(gs):
+        rest = [g for g in gs if g not in shown]
+        w.line(f"{plural(len(rest), 'more action')} ({plural(sum(len(g.matches) for g in rest), 'recommendation')}) "
+               "with more facts missing: --all lists them.", "dim", indent=2, hang=2)
 
 
 def _group(w: Writer, kb: Any, g: Group, detail: bool, explain: bool, needs: bool, failed: bool,
            status: bool) -> None:
     head = g.title
     if needs and g.needs():
-        head += " - needs " + needs_text(g.needs())
-    w.line(head, "red" if g.direction == "against" else "bold", indent=2, hang=4)
-    if not (detail or explain):
-        w.packed(cites(kb, g.matches, status), indent=4)
+        head += f" (needs {needs_text(g.needs())})"
+    style = "red" if g.direction == "against" else ""
+    if not (detail or explain):  # compact: the action, its direction and every source with its grade
+        w.packed(cites(kb, g.matches, status), indent=2, lead=head + " -", style=style)
         return
+    w.line(head, style or "bold", indent=2, hang=4)
     for m in g.matches:
         r = m.rec
         w.line(f"- {cite(kb, r)} · {r.full_id}" + (f" · {m.status}" if status else ""), indent=4, hang=2)
