@@ -384,6 +384,44 @@ def schema():
     print(json.dumps(json_schema(), indent=2))
 
 
+@command()
+def serve(
+    config: str = typer.Option(..., "--config", help="Service configuration file (YAML or JSON; see README, CDS Hooks)."),
+    host: Optional[str] = typer.Option(None, "--host", help="Listen address (overrides the config's host)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Listen port (overrides the config's port)."),
+    check: bool = typer.Option(False, "--check", help="Check the configuration and the data, print a summary, exit."),
+):
+    """Run the CDS Hooks 2.0 service (needs the optional extra: pip install "vascular[cds]")."""
+    from .cds.config import ConfigError, load
+
+    try:
+        cfg = load(config)
+    except ConfigError as e:
+        raise InputError(str(e)) from None
+    if host is not None:
+        cfg = cfg._replace(host=host)
+    if port is not None:
+        if not 0 <= port <= 65535:
+            raise InputError("--port: expected 0-65535")
+        cfg = cfg._replace(port=port)
+    try:
+        from .cds import app as cds_app
+    except ImportError as e:
+        raise InputError(f"vascular serve needs the optional extra: pip install \"vascular[cds]\" ({e.name} is "
+                         "not installed)") from None
+    if check:
+        from .cds.adapter import Knowledge
+
+        k = Knowledge(cfg.guidelines or None)
+        print(f"vascular serve: configuration OK; {len(k.kb.recommendations)} recommendations, "
+              f"{len(cfg.issuers)} issuer(s), public base URL {cfg.public_base_url}, database {cfg.database}")
+        return 0
+    print(f"vascular serve: listening on http://{cfg.host}:{cfg.port} (public base URL {cfg.public_base_url})",
+          file=sys.stderr, flush=True)
+    cds_app.serve(cfg)
+    return 0
+
+
 def _click_exceptions():
     try:
         from typer._click import exceptions
