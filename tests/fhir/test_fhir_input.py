@@ -310,3 +310,22 @@ def test_onset_after_the_bundle_timestamp_or_too_old_is_an_error():
     fp = profile_from_bundle(b, MAPPING, KB.vocabulary)
     assert "symptom_days" not in fp.document
     assert any("the Bundle has no timestamp" in i["reason"] for i in fp.ignored)
+
+
+def test_non_string_coding_system_and_non_list_contained_are_errors_not_crashes():
+    """Found by the CDS Hooks service's mutation test: malformed JSON shapes give FhirErrors, never an exception."""
+    import vascular_cli as vascular
+    from vascular_cli.fhir import load_mapping, profile_from_bundle
+
+    kb = vascular.load()
+    mapping = load_mapping(None, kb.vocabulary)
+    patient = {"resourceType": "Patient", "id": "p1"}
+    cond = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": ["http://hl7.org/fhir/sid/icd-10-cm"], "code": "I82.421"}]}}
+    med = {"resourceType": "MedicationRequest", "id": "m1", "status": "active", "subject": {"reference": "Patient/p1"},
+           "medicationReference": {"reference": "#x"}, "contained": 1.5}
+    for res in (cond, med):
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}, {"resource": res}]}
+        fp = profile_from_bundle(bundle, mapping, kb.vocabulary)
+        assert fp.errors and fp.document is None

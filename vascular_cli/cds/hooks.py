@@ -166,10 +166,11 @@ def bundle(doc: dict, got: dict, now: dt.datetime | None = None) -> dict:
         for res in got.get(key) or ():
             if res.get("resourceType") not in READ_TYPES:
                 continue  # OperationOutcome entries of a search, other included resources
-            ident = (res["resourceType"], res.get("id"))
-            if res.get("id") is not None and ident in seen:
-                continue
-            seen.add(ident)
+            if isinstance(res.get("id"), str):
+                ident = (res["resourceType"], res["id"])
+                if ident in seen:
+                    continue
+                seen.add(ident)
             entries.append({"resource": res})
     stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     return {"resourceType": "Bundle", "type": "collection", "timestamp": stamp, "entry": entries}
