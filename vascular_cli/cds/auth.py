@@ -24,7 +24,6 @@ import jwt
 from .config import Config, Issuer
 
 CURVES = {"ES384": "P-384", "ES256": "P-256"}
-REFETCH_AFTER = 30.0  # seconds between two fetches of one JWKS URL for an unknown kid
 
 
 class AuthError(Exception):
@@ -36,8 +35,8 @@ class AuthError(Exception):
 class KeySource:
     """JWKS documents by URL (fetched, cached) or by file (re-read when it changes)."""
 
-    def __init__(self, cache_seconds: float, timeout: float):
-        self.cache_seconds, self.timeout = cache_seconds, timeout
+    def __init__(self, cache_seconds: float, timeout: float, refetch_seconds: float = 30.0):
+        self.cache_seconds, self.timeout, self.refetch_seconds = cache_seconds, timeout, refetch_seconds
         self.urls: dict[str, tuple[float, list]] = {}
         self.files: dict[str, tuple[float, list]] = {}
         self.lock = threading.Lock()
@@ -61,8 +60,9 @@ class KeySource:
     def from_url(self, url: str, refresh: bool = False) -> list:
         now = time.monotonic()
         cached = self.urls.get(url)
-        if cached and (now - cached[0] < self.cache_seconds) and not (refresh and now - cached[0] > REFETCH_AFTER):
-            return cached[1]
+        if cached and now - cached[0] < self.cache_seconds:
+            if not (refresh and now - cached[0] > self.refetch_seconds):
+                return cached[1]
         with self.lock:
             req = urllib.request.Request(url, headers={"Accept": "application/json"})
             try:
@@ -90,7 +90,7 @@ class Authenticator:
     def __init__(self, config: Config, store):
         self.config, self.store = config, store
         self.issuers = {i.iss: i for i in config.issuers}
-        self.keys = KeySource(config.jwks_cache_seconds, config.jwks_timeout_seconds)
+        self.keys = KeySource(config.jwks_cache_seconds, config.jwks_timeout_seconds, config.jwks_refetch_seconds)
 
     def verify(self, authorization: str | None, path: str) -> dict:
         """The verified claims, or AuthError. Blocking (may fetch a JWKS): call it from a worker thread."""

@@ -33,6 +33,7 @@ class Config(NamedTuple):
     leeway_seconds: int = 30
     max_token_lifetime_seconds: int = 300
     jwks_cache_seconds: int = 3600
+    jwks_refetch_seconds: int = 30  # at most one refetch per URL in this time when a kid is unknown (key rotation)
     jwks_timeout_seconds: float = 3.0
     required_prefetch: tuple[str, ...] = ("patient", "conditions")
     fhir_fetch: bool = False
@@ -53,7 +54,7 @@ SCHEMA = {
     "cors": dict, "auth": dict, "required_prefetch": list, "fhir_fetch": dict, "cards": dict, "log_level": str,
 }
 AUTH = {"issuers": list, "algorithms": list, "leeway_seconds": int, "max_token_lifetime_seconds": int,
-        "jwks_cache_seconds": int, "jwks_timeout_seconds": (int, float)}
+        "jwks_cache_seconds": int, "jwks_refetch_seconds": int, "jwks_timeout_seconds": (int, float)}
 PREFETCH_KEYS = ("patient", "conditions", "observations", "medications")
 
 
@@ -134,7 +135,8 @@ def from_mapping(doc: dict, base_dir: Path | None = None) -> Config:
         if bad or not algs:
             raise ConfigError(f"config.auth.algorithms: only {', '.join(ALGORITHMS)} are allowed, got {bad or algs}")
         out["algorithms"] = algs
-    for key in ("leeway_seconds", "max_token_lifetime_seconds", "jwks_cache_seconds", "jwks_timeout_seconds"):
+    for key in ("leeway_seconds", "max_token_lifetime_seconds", "jwks_cache_seconds", "jwks_refetch_seconds",
+                "jwks_timeout_seconds"):
         if key in auth:
             if auth[key] < 0 or (key == "leeway_seconds" and auth[key] > 300):
                 raise ConfigError(f"config.auth.{key}: out of range")
