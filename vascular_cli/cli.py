@@ -404,8 +404,10 @@ def serve(
         if not 0 <= port <= 65535:
             raise InputError("--port: expected 0-65535")
         cfg = cfg._replace(port=port)
+    import importlib
+
     try:
-        from .cds import app as cds_app
+        cds_app = importlib.import_module(".cds.app", __package__)
     except ImportError as e:
         raise InputError(f"vascular serve needs the optional extra: pip install \"vascular[cds]\" ({e.name} is "
                          "not installed)") from None

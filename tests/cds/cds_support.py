@@ -112,3 +112,37 @@ def base_config(tmp: Path, jwks_url: str, jwks_file: Path | None = None, **extra
            "auth": {"issuers": issuers}, "log_level": "warning"}
     cfg.update(extra)
     return cfg
+
+
+class ThreadServer:
+    """An app object served by uvicorn in a thread of the test process (for configurations built in the test)."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "ThreadServer":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def get(self, path, **kw):
+        return httpx.get(self.url + path, timeout=30, **kw)
+
+    def post(self, path, **kw):
+        return httpx.post(self.url + path, timeout=30, **kw)
+
+    def options(self, path, **kw):
+        return httpx.options(self.url + path, timeout=30, **kw)
