@@ -206,7 +206,8 @@ def order_cards(k, a, orders: list) -> tuple[list, dict]:
         conflicted = [r for r in a.applies if r.conflicts_with and k.related(r.action, action)]
         if against:
             r0 = against[0]
-            summary = f"{_bodies(against)} recommends against {action_words(r0.action)}: draft order {display}"
+            verb = "recommends" if len({(r.body, r.year) for r in against}) == 1 else "recommend"
+            summary = f"{_bodies(against)} {verb} against {action_words(r0.action)}: draft order {display}"
             lead = (f"The draft order **{md(display)}** (`{md(ref)}`, action: {md(action_words(action))}) meets "
                     f"{len(against)} applicable recommendation{'s' if len(against) > 1 else ''} against it.")
             shown = against + [r for r in conflicted if r not in against]
