@@ -314,3 +314,9 @@ def test_cards_are_stored_with_their_content(env):
             assert saved is not None and saved["card"] == c and saved["service"] == "vascular-patient-view"
     finally:
         store.close()
+
+
+def test_order_hooks_without_a_mapped_order_need_no_patient_data(env):
+    orders = orders_bundle(draft("ServiceRequest", "s3", "http://example.org/local", "X1", "unmapped order"))
+    body = request("order-sign", {"patient": {"resourceType": "Patient", "id": "p1"}}, draftOrders=orders)
+    assert cards_of(call(env, OSIGN, body)) == []  # conditions not prefetched, yet no 412: nothing to check

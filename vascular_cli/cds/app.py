@@ -120,6 +120,11 @@ class Service:
             if service is None:
                 return outcome(404, "unknown-service", f"no CDS service {service_id[:60]!r}")
             doc = check_request(parse_json(await read_body(request, self.config.max_body_bytes)), service["hook"])
+            orders = None
+            if service["hook"] != "patient-view":
+                orders = draft_orders(doc, self.k, service["hook"])
+                if not orders:  # no draft order the mapping knows: nothing to check, no patient data needed
+                    return JSONResponse({"cards": []})
             fetch = self.fetcher(doc)
             got = await run_in_threadpool(gather, doc, self.config.required_prefetch, fetch)
             fhir_bundle = bundle(doc, got)
@@ -130,7 +135,7 @@ class Service:
                 cards, recs = patient_cards(self.k, assessment, self.config.max_recommendation_cards,
                                             self.config.max_missing_facts)
             else:
-                cards, recs = order_cards(self.k, assessment, draft_orders(doc, self.k, service["hook"]))
+                cards, recs = order_cards(self.k, assessment, orders)
             self.store.save_cards(service_id, doc["hookInstance"], doc["context"]["patientId"], cards, recs)
             return JSONResponse({"cards": cards})
         return await self.guarded(request, handler)
