@@ -51,7 +51,7 @@ def prefetches() -> list:
         if len(patients) != 1:
             continue
 
-        def searchset(types):
+        def searchset(types, res=res):
             return {"resourceType": "Bundle", "type": "searchset",
                     "entry": [{"resource": r} for r in res if r["resourceType"] in types]}
         out.append((patients[0]["id"], {
@@ -178,16 +178,17 @@ def write(args, rows, patients) -> None:
         "",
         "| server | calls | errors | p50 | p99 | throughput |",
         "|---|---|---|---|---|---|",
-        f"| `vascular serve` (1 uvicorn worker: JWT check + replay cache, FHIR mapping, evaluation, cards, cards stored "
-        f"in SQLite) | {v[1]:,} | {v[2]} | {v[3]:.1f} ms | {v[4]:.1f} ms | {v[5]:.0f}/s |",
+        f"| `vascular serve` (1 uvicorn worker: JWT check + replay cache, FHIR mapping, evaluation, cards, cards "
+        f"stored in SQLite) | {v[1]:,} | {v[2]} | {v[3]:.1f} ms | {v[4]:.1f} ms | {v[5]:.0f}/s |",
         f"| bare Starlette endpoint (reads the body, returns `{{\"cards\": []}}`), same uvicorn settings | {b[1]:,} | "
         f"{b[2]} | {b[3]:.1f} ms | {b[4]:.1f} ms | {b[5]:.0f}/s |",
         "",
         "Latency is measured by the client and includes queueing at concurrency 32 (a call waits for the ones ahead "
-        "of it on the one worker): per-call service time is about 1/throughput. The client is one Python process (httpx,
-asyncio) on the same 2 cores: it tops out near the bare endpoint's figure, so the bare row is the client's ceiling as
-much as Starlette's; the difference between the rows is the service's own work (in-process, about 5 ms per call:
-FHIR mapping and the engine's evaluation with explanations, then cards; the JWT check about 0.5 ms).",
+        "of it on the one worker): per-call service time is about 1/throughput. The client is one Python process "
+        "(httpx, asyncio) on the same machine: it tops out near the bare endpoint's figure, so the bare row is the "
+        "client's ceiling as much as Starlette's; the difference between the rows is the service's own work "
+        "(in-process, about 5 ms per call: FHIR mapping and the engine's evaluation with explanations, then cards; "
+        "the JWT check about 0.5 ms).",
         END,
     ]
     path = Path(args.output)

@@ -12,7 +12,7 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("jwt")
 httpx = pytest.importorskip("httpx")
 
-from cds_fixtures import (ATC, AUD, CPT, ICD, VLES, Key, condition, draft, dvt_on_anticoagulation,  # noqa: E402
+from cds_fixtures import (ATC, CPT, ICD, VLES, Key, condition, draft, dvt_on_anticoagulation,  # noqa: E402
                           jwks, orders_bundle, request, searchset)
 from cds_support import JwksServer, Server, base_config, validate  # noqa: E402
 
@@ -213,7 +213,8 @@ BAD = [
     json.dumps({"hook": "patient-view", "hookInstance": "x", "context": {"userId": "u", "patientId": "p1"},
                 "prefetch": {"patient": "Patient/p1", "conditions": {}}}).encode(),
     json.dumps({"hook": "patient-view", "hookInstance": "x", "context": {"userId": "u", "patientId": "p1"},
-                "prefetch": {"patient": {"resourceType": "Patient", "id": "other"}, "conditions": searchset()}}).encode(),
+                "prefetch": {"patient": {"resourceType": "Patient", "id": "other"},
+                             "conditions": searchset()}}).encode(),
     json.dumps({"hook": "patient-view", "hookInstance": "x", "context": {"userId": "u", "patientId": "p1"},
                 "fhirAuthorization": {"access_token": "t", "token_type": "Bearer", "expires_in": 1, "scope": "s",
                                       "subject": "c"}}).encode(),

@@ -153,7 +153,7 @@ class Knowledge:
         for m in result.matches:
             if m.status == "applies":
                 views["applies"].append(self._view(m, "applies"))
-            elif m.status == "possible":
+            elif m.status != "not-applicable":  # possible (or its split: partly matched / unassessed)
                 status = "partly-matched" if m.matched else "unassessed"
                 views[status].append(self._view(m, status))
         return Assessment(views["applies"], views["partly-matched"], views["unassessed"], _profile_text(profile),

@@ -64,7 +64,8 @@ def rec_block(r: RecView) -> str:
              f"- Grade (as published): {md(r.grade) or 'not graded'}",
              f"- Certainty: {md(certainty_words(r))}"]
     if r.grade_conflict:
-        lines.append("- Grade disputed between sources: " + md("; ".join(f"{k}: {v}" for k, v in r.grade_conflict.items())))
+        disputed = "; ".join(f"{k}: {v}" for k, v in r.grade_conflict.items())
+        lines.append("- Grade disputed between sources: " + md(disputed))
     if r.matched:
         lines.append("- Why it applies: " + md("; ".join(r.matched)))
     if r.note:
@@ -183,7 +184,8 @@ def missing_card(k, a, limit: int) -> dict | None:
     lines = []
     for fact, recs in top:
         example = recs[0]
-        lines.append(f"- {md(k.fact_words(fact)[1])}: bears on {len(recs)} recommendation{'s' if len(recs) > 1 else ''} "
+        plural = "s" if len(recs) > 1 else ""
+        lines.append(f"- {md(k.fact_words(fact)[1])}: bears on {len(recs)} recommendation{plural} "
                      f"(e.g. {md(example.body)} {example.year}, {md(number_label(example))}: "
                      f"{md(action_words(example.action))})")
     names = [k.fact_words(f)[0] for f, _ in top[:2]]

@@ -21,7 +21,8 @@ SERVICES = [
      "description": "Applicable recommendations from venous-disease guidelines (SVS/AVF, ESVS, CIRSE, ACR, CHEST, SIR) "
                     "for the patient in context, each with its native grade, source and certainty; the facts that "
                     "would settle further recommendations."},
-    {"hook": "order-select", "id": "vascular-order-select", "title": "Venous-disease guideline check of selected orders",
+    {"hook": "order-select", "id": "vascular-order-select",
+     "title": "Venous-disease guideline check of selected orders",
      "description": "A warning when a selected draft order (e.g. venous stenting, an anticoagulant, an IVC filter) "
                     "meets an applicable recommendation against it or an unresolved conflict between guidelines."},
     {"hook": "order-sign", "id": "vascular-order-sign", "title": "Venous-disease guideline check before signing",

@@ -116,4 +116,4 @@ class Store:
             rows = self.db.execute(q + " ORDER BY f.id", args).fetchall()
         keys = ("id", "service", "card", "outcome", "override_code", "user_comment", "outcome_timestamp", "card_known",
                 "card_summary")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
