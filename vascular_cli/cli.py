@@ -442,6 +442,51 @@ def schema() -> Any:
     print(json.dumps(json_schema(), indent=2))
 
 
+@command()
+def serve(
+    config: str = typer.Option(
+        ..., "--config", metavar="FILE", help="Service configuration file (YAML or JSON; see README, CDS Hooks)."),
+    host: str | None = typer.Option(None, "--host", help="Listen address (overrides the config's host)."),
+    port: int | None = typer.Option(None, "--port", help="Listen port (overrides the config's port)."),
+    check: bool = typer.Option(False, "--check", help="Check the configuration and the data, print a summary, exit."),
+) -> int:
+    """Run the CDS Hooks 2.0 service (needs the optional extra: pip install "vascular[cds]")."""
+    from .cds.config import ConfigError, load
+
+    try:
+        cfg = load(config)
+    except ConfigError as e:
+        raise InputError(str(e)) from None
+    if host is not None:
+        cfg = cfg._replace(host=host)
+    if port is not None:
+        if not 0 <= port <= 65535:
+            raise InputError("--port: expected 0-65535")
+        cfg = cfg._replace(port=port)
+    import importlib
+
+    try:
+        cds_app = importlib.import_module(".cds.app", __package__)
+    except ImportError as e:
+        raise InputError(f"vascular serve needs the optional extra: pip install \"vascular[cds]\" ({e.name} is "
+                         "not installed)") from None
+    if check:
+        from .cds.adapter import Knowledge
+
+        k = Knowledge(cfg.guidelines or None)
+        print(f"vascular serve: configuration OK; {len(k.kb.recommendations)} recommendations, "
+              f"{len(cfg.issuers)} issuer(s), public base URL {cfg.public_base_url}, database {cfg.database}")
+        return 0
+    print(f"vascular serve: listening on http://{cfg.host}:{cfg.port} (public base URL {cfg.public_base_url})",
+          file=sys.stderr, flush=True)
+    cds_app.serve(cfg)
+    return 0
+
+
+class _Never(Exception):
+    """Stands in for an exception class the installed click does not define (never raised)."""
+
+
 def _click_exceptions() -> Any:
     try:
         from typer._click import exceptions
@@ -460,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         return rv if isinstance(rv, int) else 0
     except typer.Exit as e:
         return e.exit_code
-    except exc.NoArgsIsHelpError as e:
+    except getattr(exc, "NoArgsIsHelpError", _Never) as e:  # click >= 8.2; older clicks print the help themselves
         print(e.format_message() if hasattr(e, "format_message") else "", file=sys.stderr)
         return 2
     except exc.UsageError as e:

@@ -310,3 +310,40 @@ def test_onset_after_the_bundle_timestamp_or_too_old_is_an_error():
     fp = profile_from_bundle(b, MAPPING, KB.vocabulary)
     assert "symptom_days" not in fp.document
     assert any("the Bundle has no timestamp" in i["reason"] for i in fp.ignored)
+
+
+def test_non_string_coding_system_and_non_list_contained_are_errors_not_crashes():
+    """Found by the CDS Hooks service's mutation test: malformed JSON shapes give FhirErrors, never an exception."""
+    import vascular_cli as vascular
+    from vascular_cli.fhir import load_mapping, profile_from_bundle
+
+    kb = vascular.load()
+    mapping = load_mapping(None, kb.vocabulary)
+    patient = {"resourceType": "Patient", "id": "p1"}
+    cond = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": ["http://hl7.org/fhir/sid/icd-10-cm"], "code": "I82.421"}]}}
+    med = {"resourceType": "MedicationRequest", "id": "m1", "status": "active", "subject": {"reference": "Patient/p1"},
+           "medicationReference": {"reference": "#x"}, "contained": 1.5}
+    for res in (cond, med):
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}, {"resource": res}]}
+        fp = profile_from_bundle(bundle, mapping, kb.vocabulary)
+        assert fp.errors and fp.document is None
+
+
+def test_orders_section_unknown_action_term_and_malformed_cpt_code_are_reported(tmp_path):
+    """The draft-order mapping (CDS Hooks) is data checked like the rest: VG006 unknown action term, VG016 bad code."""
+    from vascular_cli.errors import DataError
+    from vascular_cli.loader import bundled_dir
+
+    text = (bundled_dir() / "fhir-mapping.yaml").read_text(encoding="utf-8")
+    text = text.replace("action: ivc-filter,", "action: ivc-filtre,", 1).replace('code: "37238"', 'code: "3723"', 1)
+    path = tmp_path / "fhir-mapping.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_mapping(path, vascular_cli.load().vocabulary)
+    codes = sorted(p.code for p in e.value.problems)
+    assert codes == ["VG006", "VG016"]
+    mapping = load_mapping(None, vascular_cli.load().vocabulary)
+    entry, _ = mapping.lookup("orders", "http://www.whocc.no/atc", "B01AF02")
+    assert entry.action == "oral-xa-inhibitor"

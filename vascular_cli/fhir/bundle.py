@@ -127,6 +127,9 @@ class _Reader:
 
     def coding_ok(self, label, element, c) -> bool:
         system, code = c.get("system"), c.get("code")
+        if system is not None and not isinstance(system, str):
+            self.error(label, f"Coding.system must be a string, got {type(system).__name__}", element)
+            return False
         if system in self.m.known_systems or system == CEAP_SYSTEM:
             why = malformed(system, code)
             if why is not None:
@@ -384,7 +387,9 @@ class _Reader:
             element = f"valueCodeableConcept.coding[{k}]"
             if not self.coding_ok(label, element, vc):
                 return
-            ve, _ = self.m.lookup("observations.values", vc.get("system"), vc.get("code") or "")
+            code = vc.get("code")
+            ve, _ = self.m.lookup("observations.values", vc.get("system"), code) if isinstance(code, str) else \
+                (None, None)
             if ve is not None:
                 for name, value in ve.factors:
                     self.fact(f"factor:{name}", value, {**rec, "value": vc.get("code"), "value_display": ve.display},
@@ -408,7 +413,8 @@ class _Reader:
         if concept is None and isinstance(ref, str):
             med = None
             if ref.startswith("#"):
-                med = next((c for c in res.get("contained") or [] if isinstance(c, dict) and c.get("id") == ref[1:]),
+                contained = res.get("contained") if isinstance(res.get("contained"), list) else []
+                med = next((c for c in contained if isinstance(c, dict) and c.get("id") == ref[1:]),
                            None)
             else:
                 med = self.index.get(ref)

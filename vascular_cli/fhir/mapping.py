@@ -28,6 +28,8 @@ OBSERVATION_SYSTEM = f"{BASE}/CodeSystem/vascular-observation"
 BLEEDING_SYSTEM = f"{BASE}/CodeSystem/bleeding-risk"
 LESION_SYSTEM = f"{BASE}/CodeSystem/vascular-lesion"  # code = a lesion term of the vocabulary (Condition.code)
 FACTOR_SYSTEM = f"{BASE}/CodeSystem/vascular-factor"  # code = a factor term (Observation.code + valueBoolean)
+ACTION_SYSTEM = f"{BASE}/CodeSystem/vascular-action"  # code = an action term (a draft order's code, CDS Hooks)
+CPT = "http://www.ama-assn.org/go/cpt"
 
 _PROJECT_CODE = r"^[a-z][a-z0-9-]*$"
 # Well-formed codes per system (checked in the mapping file AND in every coding of an input Bundle)
@@ -42,8 +44,10 @@ FORMATS = {
     BLEEDING_SYSTEM: (r"^(low|moderate|high)$", "bleeding-risk codes are low, moderate, high"),
     LESION_SYSTEM: (_PROJECT_CODE, "vascular-lesion codes are lesion terms (vascular vocab lesion)"),
     FACTOR_SYSTEM: (_PROJECT_CODE, "vascular-factor codes are factor terms (vascular vocab factor)"),
+    ACTION_SYSTEM: (_PROJECT_CODE, "vascular-action codes are action terms (vascular vocab action)"),
+    CPT: (r"^[0-9]{4}[0-9A-Z]$", "CPT codes are 5 characters, e.g. 37191"),
 }
-SECTIONS = ("conditions", "observations", "values", "body_sites", "medications")
+SECTIONS = ("conditions", "observations", "values", "body_sites", "medications", "orders")
 FIELDS = ("abi", "ankle_pressure", "toe_pressure", "ceap", "bleeding_risk")
 SIDES = ("right", "left", "bilateral", "unspecified")
 
@@ -112,6 +116,9 @@ def spec():
                 **base, "severity": Str(pattern=TERM), "bleeding_risk": Str(pattern=TERM)})),
             "body_sites": Seq(Map(required=req + ("side",), fields={**base, "side": Str(enum=SIDES)})),
             "medications": Seq(Map(required=req, fields={**base, "match": match, "factors": factors})),
+            # draft orders (CDS Hooks order-select/order-sign): a MedicationRequest/ServiceRequest/DeviceRequest code
+            # -> the action term it carries out
+            "orders": Seq(Map(required=req + ("action",), fields={**base, "match": match, "action": Str(pattern=TERM)})),
         }),
     })
 
@@ -168,6 +175,8 @@ def problems(src, vocabulary) -> list[Problem]:
             term("factor", f.partition("=")[0], e["factors"], i)
         if "severity" in e:
             term("severity", e["severity"], e, "severity")
+        if "action" in e:
+            term("action", e["action"], e, "action")
         if "bleeding_risk" in e:
             term("bleeding-risk", e["bleeding_risk"], e, "bleeding_risk")
 
@@ -202,6 +211,7 @@ class Entry(NamedTuple):
     severity: str | None = None
     bleeding_risk: str | None = None
     side: str | None = None
+    action: str | None = None  # orders: the action term a draft order carries out
 
     @property
     def gives_facts(self) -> bool:
@@ -259,7 +269,8 @@ def build(tree, path: str = "", sha256: str = "") -> Mapping:
             laterality=schemes.get(e.get("laterality")) if section == "conditions" else None,
             episode=bool(e.get("episode")), field=e.get("field"),
             values=tuple(make("observations.values", v) for v in e.get("values") or ()),
-            severity=e.get("severity"), bleeding_risk=e.get("bleeding_risk"), side=e.get("side"))
+            severity=e.get("severity"), bleeding_risk=e.get("bleeding_risk"), side=e.get("side"),
+            action=e.get("action"))
 
     for section in SECTIONS:
         for e in root.get(section) or ():
