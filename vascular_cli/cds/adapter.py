@@ -94,7 +94,7 @@ class Knowledge:
 
     def __init__(self, guidelines=None, mapping_path=None):
         from ..fhir import load_mapping
-        from ..fhir.mapping import find
+        from ..fhir.load import find
         from ..kbcache import load_checked
 
         self.kb = load_checked(list(guidelines) if guidelines else None)
