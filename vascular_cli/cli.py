@@ -70,6 +70,12 @@ def _kb(guidelines: list[str] | None, no_bundled: bool = False) -> Any:
     return kb
 
 
+def _required(value: Any, name: str, what: str) -> None:
+    """A required argument: some typer releases pass None for a missing one with newer clicks instead of refusing."""
+    if value is None:
+        raise InputError(f"missing argument {name}: give {what}")
+
+
 def _choice(value: str, valid: Any, option: str) -> str:
     from .suggest import did_you_mean
 
@@ -385,6 +391,7 @@ def show(
     from .suggest import did_you_mean
 
     fmt = _choice(fmt, list(SHOW), "--format")
+    _required(rec_id, "ID", "a recommendation id such as svs-avf-2014-vlu/6.14")
     kb = _kb(guidelines, no_bundled)
     by_id = {r.full_id: r for r in kb.recommendations}
     aliases = {r.alias.lower(): r for r in kb.recommendations if r.alias}
@@ -425,6 +432,7 @@ def ceap_cmd(text: str = typer.Argument(..., metavar="STRING", help="A CEAP 2020
     from .render import get
 
     fmt = _choice(fmt, list(CEAP), "--format")
+    _required(text, "STRING", "a CEAP 2020 string such as 'C6,s Es Ad Pr,o'")
     try:
         c = ceap.parse(text)
     except ceap.CeapError as e:
