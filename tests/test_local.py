@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, cli
 
 EXAMPLE = ROOT / "examples" / "local-protocol"

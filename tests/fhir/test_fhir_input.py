@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import cli
 
 import vascular_cli
-from conftest import cli
 from vascular_cli.engine import Engine
 from vascular_cli.fhir import load_mapping, profile_from_bundle
 from vascular_cli.profile import from_mapping

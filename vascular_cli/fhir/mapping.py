@@ -7,9 +7,7 @@ unknown terms VG006, malformed codes and dangling references VG016, duplicate co
 
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
 from typing import NamedTuple
 
 from ..model import Problem
@@ -89,7 +87,7 @@ def malformed(system: str, code) -> str | None:
 
 # --- the file format ---------------------------------------------------------------------------------------------
 def spec():
-    from ..schema import Bool, Int, Map, Seq, Str, TERM
+    from ..schema import TERM, Bool, Int, Map, Seq, Str
 
     base = {"system": Str(pattern=r"^[a-z0-9][a-z0-9-]*$"), "code": Str(), "display": Str(), "source": Str(),
             "note": Str()}
