@@ -438,7 +438,8 @@ def _unknown_terms(r, v) -> bool:
                 lists = [spec] if isinstance(spec, list) else list(spec.values())
                 if any(v.resolve(kind, w) is None for words in lists for w in words):
                     return True
-            elif key in ("bleeding_risk", "severity") and any(v.resolve(key.replace("_", "-"), w) is None for w in spec):
+            elif key in ("bleeding_risk", "severity") and any(
+                    v.resolve(key.replace("_", "-"), w) is None for w in spec):
                 return True
             elif key == "any_of" and any(bad(alt) for alt in spec):
                 return True

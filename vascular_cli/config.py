@@ -176,7 +176,7 @@ def _read_yaml(cfg: Config, data: bytes):
 
     def marks(keys):
         node, m = tree, getattr(tree, "mark", Mark(1, 1))
-        for i, k in enumerate(keys):
+        for k in keys:
             if isinstance(k, tuple):  # ("key", name): the key itself, not its value
                 m = key_mark(node, k[1]) if isinstance(node, dict) else m
                 break
@@ -320,7 +320,8 @@ def _check(cfg: Config, tree, mark) -> None:
                 continue
             if REGISTRY[code].level == "error" and level in ("off", "warning"):
                 bad(at + ("checks", j), f"{where}.checks: {code} is an error check: recommend refuses data that "
-                                        f"fails it, so it cannot be turned {'off' if level == 'off' else 'into a warning'}")
+                                        f"fails it, so it cannot be turned "
+                                        f"{'off' if level == 'off' else 'into a warning'}")
                 ok = False
                 continue
             codes.add(code)

@@ -365,7 +365,8 @@ class _Reader:
                     self.fact("ceap", text, {**rec, "value": text}, when)
                     continue
                 for k, vc in enumerate(_codings(res.get("valueCodeableConcept"))):
-                    if vc.get("system") == CEAP_SYSTEM and self.coding_ok(label, f"valueCodeableConcept.coding[{k}]", vc):
+                    if vc.get("system") == CEAP_SYSTEM and self.coding_ok(label, f"valueCodeableConcept.coding[{k}]",
+                                                                          vc):
                         self.fact("ceap", vc["code"], {**rec, "value": vc["code"]}, when)
                         break
                 else:

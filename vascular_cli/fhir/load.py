@@ -38,7 +38,8 @@ def load_mapping(path=None, vocabulary=None) -> Mapping:
     try:
         src.tree = loads(decode(data))
     except YAMLProblem as e:
-        raise DataError(f"FHIR mapping {display}: invalid", [Problem(display, e.line, e.col, e.code, e.message)]) from None
+        problem = Problem(display, e.line, e.col, e.code, e.message)
+        raise DataError(f"FHIR mapping {display}: invalid", [problem]) from None
     src.kind = KIND
     if not isinstance(src.tree, dict) or KIND not in src.tree:
         raise DataError(f"FHIR mapping {display}: no top-level '{KIND}' key")

@@ -2,7 +2,8 @@
 
 The file is one more kind of knowledge-base file: ``vascular validate`` checks it (structure with VG003-VG005,
 unknown terms VG006, malformed codes and dangling references VG016, duplicate codes VG017), always with the
-``file:line:col`` of the offending node. At run time :func:`vascular_cli.fhir.load.load_mapping` turns it into a :class:`Mapping`.
+``file:line:col`` of the offending node. At run time :func:`vascular_cli.fhir.load.load_mapping` turns it into a
+:class:`Mapping`.
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ def problems(src, vocabulary) -> list[Problem]:
         else:
             key = (section, system, e["code"])
             if key in seen:
-                p(e, "code", "VG017", f"{where}: {e['system']} code {e['code']!r} is already mapped at line {seen[key]}")
+                p(e, "code", "VG017",
+                  f"{where}: {e['system']} code {e['code']!r} is already mapped at line {seen[key]}")
             seen.setdefault(key, e.mark.line)
         if "source" in e and e["source"] not in sources:
             p(e, "source", "VG016", f"{where}: source {e['source']!r} is not defined under 'sources'"
