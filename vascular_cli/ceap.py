@@ -7,6 +7,7 @@ define (``C7``, ``C4d``, ``Ez``) is an error that names the bad part, its column
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .model import Ceap
@@ -190,7 +191,7 @@ def _segments(sc: _Scanner) -> list[str]:
         return found
 
 
-def _dym(word, choices) -> str:
+def _dym(word: str, choices: Iterable[str]) -> str:
     from .suggest import did_you_mean
 
     return did_you_mean(str(word), list(choices))
