@@ -57,7 +57,7 @@ def _same(got: str, want: str, name: str) -> None:
     quadratic and can run for minutes."""
     if got != want:
         a, b = got.splitlines(), want.splitlines()
-        i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
         pytest.fail(f"{name}: first difference at line {i + 1}:\n got: {a[i] if i < len(a) else '<end>'!r}\n"
                     f"want: {b[i] if i < len(b) else '<end>'!r} ({len(a)} vs {len(b)} lines)", pytrace=False)
 

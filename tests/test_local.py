@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, cli
 
 EXAMPLE = ROOT / "examples" / "local-protocol"
@@ -264,7 +263,7 @@ def test_batch_rejects_duplicate_keys_and_keeps_going():
 @pytest.mark.parametrize("value", ['"no"', '"No"', '"false"', '"n"', "0", "false"])
 def test_factor_mapping_takes_the_list_forms_yes_no_words(tmp_path, monkeypatch, value):
     monkeypatch.chdir(tmp_path)
-    Path("p.json").write_text('{"ceap": "C6", "factors": {"malignancy": %s}}' % value)
+    Path("p.json").write_text(f'{{"ceap": "C6", "factors": {{"malignancy": {value}}}}}')
     r = cli("recommend", "--profile", "p.json", "--format", "json")
     assert r.code == 0, r
     assert json.loads(r.out)["profile"]["factors"]["malignancy"] is False

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import cli
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))

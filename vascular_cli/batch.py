@@ -120,7 +120,7 @@ def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profi
     return doc, None
 
 
-def _keys(v) -> int:
+def _keys(v: Any) -> int:
     """The number of object keys in a parsed JSON value."""
     if type(v) is dict:
         return len(v) + sum(_keys(x) for x in v.values() if type(x) is dict or type(x) is list)

@@ -7,6 +7,7 @@ define (``C7``, ``C4d``, ``Ez``) is an error that names the bad part, its column
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .model import Ceap
@@ -105,8 +106,8 @@ def _clinical(sc: _Scanner) -> tuple[list[str], str | None]:
         num = sc.s[start:sc.i]
         code = "C" + num
         if len(num) > 1 or num > "6":
-            sc.fail(f"clinical class {code!r} is not defined in CEAP 2020{_dym(code, CLASSES)} (valid: {VALID_CLASSES})",
-                    start - 1)
+            sc.fail(f"clinical class {code!r} is not defined in CEAP 2020{_dym(code, CLASSES)} "
+                    f"(valid: {VALID_CLASSES})", start - 1)
         nxt = sc.peek()
         if nxt.isalpha() and nxt.islower() and nxt not in "sa" or (num == "4" and nxt in "abc"):
             candidate = code + nxt
@@ -158,8 +159,8 @@ def _codes(sc: _Scanner, letter: str) -> tuple[str, ...]:
                     code = letter + suffix[:n]
                     break
             else:
-                sc.fail(f"CEAP {names} {code!r} is not defined in CEAP 2020{_dym(code, valid)} (valid: {', '.join(valid)})",
-                        start - 1)
+                sc.fail(f"CEAP {names} {code!r} is not defined in CEAP 2020{_dym(code, valid)} "
+                        f"(valid: {', '.join(valid)})", start - 1)
         if code in out:
             sc.fail(f"CEAP {names} code {code!r} written twice", start - 1)
         out.append(code)
@@ -190,7 +191,7 @@ def _segments(sc: _Scanner) -> list[str]:
         return found
 
 
-def _dym(word, choices) -> str:
+def _dym(word: str, choices: Iterable[str]) -> str:
     from .suggest import did_you_mean
 
     return did_you_mean(str(word), list(choices))

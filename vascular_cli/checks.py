@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .fields import BY_KEY, CHOICE
-from .model import Problem
+from .model import Problem, Recommendation
 from .suggest import did_you_mean
 from .yamlio import Mark, key_mark, value_mark
+
+if TYPE_CHECKING:
+    from .vocab import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -418,14 +421,14 @@ def examples(kb: Any, sources: Any, docs: Any) -> Any:
     return out
 
 
-def _unknown_terms(r, v) -> bool:
+def _unknown_terms(r: Recommendation, v: Vocabulary) -> bool:
     """Whether the recommendation's action or criteria name a term, CEAP class or etiology code VG006 reports."""
     from .ceap import CLASSES, ETIOLOGY
 
     if v.resolve("action", r.action) is None:
         return True
 
-    def bad(when) -> bool:
+    def bad(when: Mapping[str, Any]) -> bool:
         for key, spec in when.items():
             if key == "ceap":
                 codes = [spec.get("min"), spec.get("max")] if isinstance(spec, dict) else spec
@@ -438,7 +441,8 @@ def _unknown_terms(r, v) -> bool:
                 lists = [spec] if isinstance(spec, list) else list(spec.values())
                 if any(v.resolve(kind, w) is None for words in lists for w in words):
                     return True
-            elif key in ("bleeding_risk", "severity") and any(v.resolve(key.replace("_", "-"), w) is None for w in spec):
+            elif key in ("bleeding_risk", "severity") and any(
+                    v.resolve(key.replace("_", "-"), w) is None for w in spec):
                 return True
             elif key == "any_of" and any(bad(alt) for alt in spec):
                 return True
@@ -471,7 +475,7 @@ def unexplained(kb: Any, sources: Any, docs: Any) -> Any:
 
 
 @check("VG016", "fhir-mapping", "A FHIR mapping entry has a malformed code or an undefined reference")
-def fhir_mapping(kb, sources, docs):
+def fhir_mapping(kb: Any, sources: Any, docs: Any) -> Any:
     """In ``fhir-mapping.yaml`` every code must be well formed for its system (ICD-10-CM ``I82.422`` with its dot,
     SNOMED CT digits with a valid Verhoeff check digit, LOINC ``77194-9``, ATC ``B01AF``, CEAP 2020 classes), and
     every ``system``, ``source`` and ``laterality`` scheme must be defined in the file. Terms (``lesion``,

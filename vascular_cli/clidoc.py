@@ -6,9 +6,13 @@ fails when the file is out of date."""
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    import click
 
 
-def _row(param) -> str:
+def _row(param: click.Parameter) -> str:
     names = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
     value = "" if getattr(param, "is_flag", False) else f" `{param.name.upper()}`"
     help_text = " ".join((getattr(param, "help", None) or "").split())
@@ -17,7 +21,7 @@ def _row(param) -> str:
     return f"| {names}{value} | {help_text} |"
 
 
-def _section(title: str, command) -> list[str]:
+def _section(title: str, command: click.Command) -> list[str]:
     doc = inspect.cleandoc(command.help or "")
     args = [p for p in command.params if p.param_type_name == "argument"]
     opts = [p for p in command.params if p.param_type_name == "option"]
@@ -34,7 +38,7 @@ def markdown() -> str:
 
     from .cli import COMMANDS, build_app
 
-    root = typer.main.get_command(build_app())
+    root = cast("click.Group", typer.main.get_command(build_app()))  # the app has subcommands: a Group
     parts = ["# CLI reference", "",
              "Generated from the commands' declarations (`python -m vascular_cli.clidoc > docs/cli.md`).", ""]
     parts += _section("vascular", root)

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from .model import Problem
 from .suggest import did_you_mean
@@ -134,14 +136,15 @@ def load(path: Path | str | None = None, start: Path | None = None) -> Config:
     from .loader import _display
 
     explicit = path is not None
-    path = Path(path) if explicit else find(start)
+    path = Path(path) if path is not None else find(start)
     if path is None:
         return Config()
-    cfg = Config(path=_display(path), root=path.resolve().parent)
+    display = _display(path)
+    cfg = Config(path=display, root=path.resolve().parent)
     try:
         data = path.read_bytes()
     except OSError as e:
-        cfg.problems.append(Problem(cfg.path, 1, 1, CODE, f"cannot read the config: {e.strerror}"))
+        cfg.problems.append(Problem(display, 1, 1, CODE, f"cannot read the config: {e.strerror}"))
         return cfg
     if path.name.endswith(".toml"):
         tree, marks = _read_toml(cfg, data)
@@ -150,7 +153,7 @@ def load(path: Path | str | None = None, start: Path | None = None) -> Config:
         tree = tree.get("tool", {}).get("vascular")
         if tree is None:
             if explicit:
-                cfg.problems.append(Problem(cfg.path, 1, 1, CODE, "no [tool.vascular] table in this file"))
+                cfg.problems.append(Problem(display, 1, 1, CODE, "no [tool.vascular] table in this file"))
             return cfg
         prefix: tuple = ("tool", "vascular")
     else:
@@ -163,22 +166,22 @@ def load(path: Path | str | None = None, start: Path | None = None) -> Config:
     return cfg
 
 
-def _read_yaml(cfg: Config, data: bytes):
-    from .yamlio import Mark, YAMLProblem, decode, key_mark, loads, value_mark
+def _read_yaml(cfg: Config, data: bytes) -> tuple[Any, Any]:
+    from .yamlio import Mark, YAMLProblem, YMap, decode, key_mark, loads, value_mark
 
     try:
         tree = loads(decode(data))
     except YAMLProblem as e:
-        cfg.problems.append(Problem(cfg.path, e.line, e.col, CODE, e.message))
+        cfg.problems.append(Problem(cast(str, cfg.path), e.line, e.col, CODE, e.message))  # load() set the path
         return None, None
     if tree is None:
         return {}, lambda keys: (1, 1)
 
-    def marks(keys):
+    def marks(keys: tuple) -> tuple[int, int]:
         node, m = tree, getattr(tree, "mark", Mark(1, 1))
-        for i, k in enumerate(keys):
+        for k in keys:
             if isinstance(k, tuple):  # ("key", name): the key itself, not its value
-                m = key_mark(node, k[1]) if isinstance(node, dict) else m
+                m = key_mark(cast(YMap, node), k[1]) if isinstance(node, dict) else m  # loads() makes YMaps
                 break
             if isinstance(node, dict) and k in node or isinstance(node, list) and isinstance(k, int) and k < len(node):
                 m = value_mark(node, k)
@@ -195,7 +198,7 @@ _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^(\s*)([A-Za-z0-9_.\-\"' ]+?)\s*=\s*(\S)")
 
 
-def _read_toml(cfg: Config, data: bytes):
+def _read_toml(cfg: Config, data: bytes) -> tuple[Any, Any]:
     """pyproject.toml -> (tree, marks); tomllib keeps no positions, so keys are located by a line scan of the usual
     layouts (``[tool.vascular.validate]``, ``[[tool.vascular.validate.rules]]``, ``key = value``)."""
     import tomllib
@@ -204,7 +207,7 @@ def _read_toml(cfg: Config, data: bytes):
         text = data.decode("utf-8")
         tree = tomllib.loads(text)
     except UnicodeDecodeError as e:
-        cfg.problems.append(Problem(cfg.path, 1, 1, CODE, f"not UTF-8 (byte {e.start + 1})"))
+        cfg.problems.append(Problem(cast(str, cfg.path), 1, 1, CODE, f"not UTF-8 (byte {e.start + 1})"))
         return None, None
     except tomllib.TOMLDecodeError as e:
         line = getattr(e, "lineno", None)
@@ -214,7 +217,7 @@ def _read_toml(cfg: Config, data: bytes):
         if m:
             line, col = line or int(m.group(1)), col or int(m.group(2))
             msg = msg[:m.start()].rstrip()
-        cfg.problems.append(Problem(cfg.path, line or 1, col or 1, CODE, f"TOML syntax error: {msg}"))
+        cfg.problems.append(Problem(cast(str, cfg.path), line or 1, col or 1, CODE, f"TOML syntax error: {msg}"))
         return None, None
 
     positions: dict[tuple, tuple[int, int]] = {}
@@ -237,7 +240,7 @@ def _read_toml(cfg: Config, data: bytes):
             positions.setdefault(keys + ("<key>",), (n, len(k.group(1)) + 1))
             positions.setdefault(keys, (n, k.start(3) + 1))
 
-    def marks(keys):
+    def marks(keys: tuple) -> tuple[int, int]:
         if keys and isinstance(keys[-1], tuple):
             keys = keys[:-1] + (keys[-1][1], "<key>")
         while keys:
@@ -250,16 +253,16 @@ def _read_toml(cfg: Config, data: bytes):
     return tree, marks
 
 
-def _check(cfg: Config, tree, mark) -> None:
+def _check(cfg: Config, tree: Any, mark: Callable[..., tuple[int, int]]) -> None:
     from .checks import REGISTRY
 
-    def bad(keys, msg):
+    def bad(keys: tuple, msg: str) -> None:
         line, col = mark(*keys)
-        cfg.problems.append(Problem(cfg.path, line, col, CODE, msg))
+        cfg.problems.append(Problem(cast(str, cfg.path), line, col, CODE, msg))  # load() set the path
 
     suggested: set = set()  # keys a misspelt key was taken for: not also reported as missing
 
-    def keys_of(node, keys, valid, where):
+    def keys_of(node: Any, keys: tuple, valid: tuple[str, ...], where: str) -> bool:
         if not isinstance(node, dict):
             bad(keys, f"{where}: expected a mapping (table), got {_kind(node)}")
             return False
@@ -320,7 +323,8 @@ def _check(cfg: Config, tree, mark) -> None:
                 continue
             if REGISTRY[code].level == "error" and level in ("off", "warning"):
                 bad(at + ("checks", j), f"{where}.checks: {code} is an error check: recommend refuses data that "
-                                        f"fails it, so it cannot be turned {'off' if level == 'off' else 'into a warning'}")
+                                        f"fails it, so it cannot be turned "
+                                        f"{'off' if level == 'off' else 'into a warning'}")
                 ok = False
                 continue
             codes.add(code)
@@ -344,7 +348,7 @@ def _check(cfg: Config, tree, mark) -> None:
             cfg.rules.append(Rule(frozenset(codes), level, tuple(compiled)))
 
 
-def _kind(v) -> str:
+def _kind(v: Any) -> str:
     if v is None:
         return "null"
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",

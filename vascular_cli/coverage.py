@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .loader import KnowledgeBase
 
 START, END = "<!-- coverage:start (generated: python -m vascular_cli.coverage) -->", "<!-- coverage:end -->"
 
@@ -14,7 +18,7 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def markdown(kb, not_bundled: list) -> str:
+def markdown(kb: KnowledgeBase, not_bundled: list) -> str:
     """The coverage tables: one row per document, then everything left out (per document, then not bundled)."""
     rows = ["| document | body, year | status | recommendations | practice / scope | numbers not verified | "
             "certainty not 'verified' | what is encoded |", "|---|---|---|---|---|---|---|---|"]

@@ -28,7 +28,8 @@ class SourceFile:
     __slots__ = ("path", "sha256", "tree", "kind")
 
     def __init__(self, path: str, sha256: str, tree: Any = None, kind: str | None = None) -> None:
-        self.path, self.sha256, self.tree, self.kind = path, sha256, tree, kind  # guideline|vocabulary|grading|fhir_mapping
+        # kind: guideline|vocabulary|grading|fhir_mapping
+        self.path, self.sha256, self.tree, self.kind = path, sha256, tree, kind
 
 
 class KnowledgeBase:
@@ -59,7 +60,8 @@ def collect(paths: Any) -> tuple[list[Path], list[Problem]]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files += sorted(f for f in p.iterdir() if f.suffix in SUFFIXES and not f.name.startswith(".") and f.is_file())
+            files += sorted(f for f in p.iterdir()
+                            if f.suffix in SUFFIXES and not f.name.startswith(".") and f.is_file())
         elif p.is_file():
             files.append(p)
         else:

@@ -237,7 +237,7 @@ class DuplicateKey(ValueError):
         return at[1] if len(at) > 1 else at[0]
 
 
-def _no_duplicates(pairs):
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = {}
     for k, v in pairs:
         if k in out:
@@ -246,7 +246,7 @@ def _no_duplicates(pairs):
     return out
 
 
-def loads_json(text: str):
+def loads_json(text: str) -> Any:
     """json.loads that refuses duplicate keys (DuplicateKey)."""
     return json.loads(text, object_pairs_hook=_no_duplicates)
 

@@ -7,11 +7,18 @@ import importlib
 import json
 
 import pytest
+from conftest import cli
 
 import vascular_cli
-from conftest import cli
-from vascular_cli.fhir.export import (CQF_QUALITY, CQF_STRENGTH, EXT_CERTAINTY, EXT_DIRECTION, bundle,
-                                      criteria_text, resources)
+from vascular_cli.fhir.export import (
+    CQF_QUALITY,
+    CQF_STRENGTH,
+    EXT_CERTAINTY,
+    EXT_DIRECTION,
+    bundle,
+    criteria_text,
+    resources,
+)
 
 KB = vascular_cli.load()
 RESOURCES = resources(KB)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import cli
 
 import vascular_cli
-from conftest import cli
 from vascular_cli.engine import Engine
 from vascular_cli.fhir import load_mapping, profile_from_bundle
 from vascular_cli.profile import from_mapping
@@ -241,7 +241,7 @@ def test_batch_over_ndjson_one_line_per_bundle_error_lines_for_bad_ones():
     assert out[4]["error"] == "Bundle: the Bundle has no Patient resource (one patient per Bundle)"
     assert out[5]["error"] == "Bundle: expected a FHIR Bundle, got resourceType 'Patient'"
     assert out[6]["error"] == "expected a JSON object (a FHIR Bundle), got an array"
-    for o, p in zip(out[:3], BUNDLES[:3]):
+    for o, p in zip(out[:3], BUNDLES[:3], strict=False):
         statuses, _ = _outcome(SCENARIOS[p.stem]["profile"])
         assert sorted(o["applies"]) == sorted(k for k, s in statuses.items() if s == "applies")
 

@@ -15,9 +15,9 @@ Rules (docs/fhir.md):
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from .mapping import CEAP_SYSTEM, FACTOR_SYSTEM, LESION_SYSTEM, Mapping, malformed
+from .mapping import CEAP_SYSTEM, FACTOR_SYSTEM, LESION_SYSTEM, Entry, Mapping, malformed
 
 CLINICAL_ACTIVE = ("active", "recurrence", "relapse")
 VERIFICATION_IGNORED = ("refuted", "entered-in-error", "unconfirmed", "provisional", "differential")
@@ -68,21 +68,21 @@ class FhirProfile(NamedTuple):
                 "mapping": self.mapping}
 
 
-def _codings(cc) -> list:
+def _codings(cc: Any) -> list:
     if not isinstance(cc, dict):
         return []
     codings = cc.get("coding")
     return [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
 
 
-def _status(cc) -> str | None:
+def _status(cc: Any) -> str | None:
     for c in _codings(cc):
         if isinstance(c.get("code"), str):
             return c["code"]
     return None
 
 
-def _date(value) -> dt.date | None:
+def _date(value: Any) -> dt.date | None:
     """A FHIR date/dateTime precise to the day -> date (None otherwise)."""
     if not isinstance(value, str) or len(value) < 10:
         return None
@@ -92,7 +92,7 @@ def _date(value) -> dt.date | None:
         return None
 
 
-def _when(res: dict, *keys) -> str | None:
+def _when(res: dict, *keys: str) -> str | None:
     for k in keys:
         v = res.get(k)
         if isinstance(v, dict):
@@ -103,17 +103,17 @@ def _when(res: dict, *keys) -> str | None:
 
 
 class _Reader:
-    def __init__(self, bundle: dict, mapping: Mapping, vocabulary):
+    def __init__(self, bundle: dict, mapping: Mapping, vocabulary: Any) -> None:
         self.b, self.m, self.vocab = bundle, mapping, vocabulary
         self.errors: list[FhirError] = []
         self.ignored: list[dict] = []
         self.values: dict[str, list] = {}  # fact id -> [(value, time or None, provenance record)]
 
     # -- helpers --------------------------------------------------------------------------------------------------
-    def error(self, resource, message, element=None):
+    def error(self, resource: str | None, message: str, element: str | None = None) -> None:
         self.errors.append(FhirError(resource, message, element))
 
-    def ignore(self, label, reason, element=None, coding=None):
+    def ignore(self, label: str, reason: str, element: str | None = None, coding: Any = None) -> None:
         rec = {"resource": label}
         if element:
             rec["element"] = element
@@ -122,10 +122,10 @@ class _Reader:
         rec["reason"] = reason
         self.ignored.append(rec)
 
-    def fact(self, key, value, record, when=None):
+    def fact(self, key: str, value: Any, record: dict, when: str | None = None) -> None:
         self.values.setdefault(key, []).append((value, when, record))
 
-    def coding_ok(self, label, element, c) -> bool:
+    def coding_ok(self, label: str, element: str, c: Any) -> bool:
         system, code = c.get("system"), c.get("code")
         if system is not None and not isinstance(system, str):
             self.error(label, f"Coding.system must be a string, got {type(system).__name__}", element)
@@ -137,7 +137,8 @@ class _Reader:
                 return False
         return True
 
-    def lookup(self, section, label, element, c, record_unknown=True):
+    def lookup(self, section: str, label: str, element: str, c: Any,
+               record_unknown: bool = True) -> tuple[Entry | None, str | None]:
         """(entry, side) for a coding, after the well-formedness check; unknown codes are listed as ignored."""
         if not self.coding_ok(label, element, c):
             return None, None
@@ -151,7 +152,7 @@ class _Reader:
             self.ignore(label, reason, element, c)
         return entry, side
 
-    def term(self, kind, label, element, c) -> str | None:
+    def term(self, kind: str, label: str, element: str, c: Any) -> str | None:
         """A project code that is a vocabulary term -> the canonical term (an unknown term is an error)."""
         if not self.coding_ok(label, element, c):
             return None
@@ -163,7 +164,7 @@ class _Reader:
         return canon
 
     @staticmethod
-    def source(label, element, c, entry, side=None) -> dict:
+    def source(label: str, element: str, c: Any, entry: Entry, side: str | None = None) -> dict:
         rec = {"resource": label, "element": element, "system": c.get("system"), "code": c.get("code"),
                "display": entry.display}
         if entry.match == "prefix":
@@ -237,7 +238,7 @@ class _Reader:
         return _date(self.b.get("timestamp"))
 
     # -- resources -------------------------------------------------------------------------------------------------
-    def condition(self, label, res):
+    def condition(self, label: str, res: dict) -> None:
         clinical = _status(res.get("clinicalStatus"))
         verification = _status(res.get("verificationStatus"))
         first = next(iter(_codings(res.get("code"))), None)
@@ -311,7 +312,7 @@ class _Reader:
                     self.fact("ceap", c["code"], {"resource": label, "element": element, "system": CEAP_SYSTEM,
                                                   "code": c["code"]}, when)
 
-    def observation(self, label, res):
+    def observation(self, label: str, res: dict) -> None:
         status = res.get("status")
         if status not in OBSERVATION_OK:
             return self.ignore(label, f"status {status}")
@@ -368,7 +369,8 @@ class _Reader:
                     self.fact("ceap", text, {**rec, "value": text}, when)
                     continue
                 for k, vc in enumerate(_codings(res.get("valueCodeableConcept"))):
-                    if vc.get("system") == CEAP_SYSTEM and self.coding_ok(label, f"valueCodeableConcept.coding[{k}]", vc):
+                    if vc.get("system") == CEAP_SYSTEM and self.coding_ok(label, f"valueCodeableConcept.coding[{k}]",
+                                                                          vc):
                         self.fact("ceap", vc["code"], {**rec, "value": vc["code"]}, when)
                         break
                 else:
@@ -382,7 +384,7 @@ class _Reader:
         if not used and not _codings(res.get("code")):
             self.ignore(label, "no coded Observation.code")
 
-    def _coded_value(self, label, res, entry, rec, when):
+    def _coded_value(self, label: str, res: dict, entry: Entry, rec: dict, when: str | None) -> None:
         for k, vc in enumerate(_codings(res.get("valueCodeableConcept"))):
             element = f"valueCodeableConcept.coding[{k}]"
             if not self.coding_ok(label, element, vc):
@@ -397,13 +399,13 @@ class _Reader:
                 return
         self.ignore(label, "value not in the FHIR mapping", "valueCodeableConcept")
 
-    def medicationrequest(self, label, res):
+    def medicationrequest(self, label: str, res: dict) -> None:
         self._medication(label, res)
 
-    def medicationstatement(self, label, res):
+    def medicationstatement(self, label: str, res: dict) -> None:
         self._medication(label, res)
 
-    def _medication(self, label, res):
+    def _medication(self, label: str, res: dict) -> None:
         status = res.get("status")
         if status != "active":
             return self.ignore(label, f"status {status}")
@@ -493,7 +495,7 @@ class _Reader:
         return doc
 
 
-def profile_from_bundle(bundle, mapping: Mapping, vocabulary=None) -> FhirProfile:
+def profile_from_bundle(bundle: Any, mapping: Mapping, vocabulary: Any = None) -> FhirProfile:
     """Read a FHIR R4 Bundle (parsed JSON) into a profile document, its provenance, ignored codes and errors."""
     r = _Reader(bundle, mapping, vocabulary)
     patient, doc = r.read()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from typing import Any, cast
 
 from ..errors import InputError
-from .bundle import MAX_BUNDLE_BYTES, parse_json, profile_from_bundle
+from .bundle import MAX_BUNDLE_BYTES, FhirProfile, parse_json, profile_from_bundle
 from .load import find, load_mapping
+from .mapping import Mapping
 
 
-def mapping_for(kb, guidelines):
+def mapping_for(kb: Any, guidelines: Any) -> Mapping:
     return load_mapping(find(guidelines), kb.vocabulary)
 
 
@@ -33,7 +36,7 @@ def read_bundle(path: str) -> str:
         raise InputError(f"{name}: invalid UTF-8 at byte {e.start + 1}") from None
 
 
-def document(kb, path: str, guidelines=None):
+def document(kb: Any, path: str, guidelines: Any = None) -> tuple[dict, FhirProfile]:
     """(profile document, FhirProfile) for ``--fhir PATH``; every problem is one InputError line (exit 2)."""
     name = "<stdin>" if path == "-" else path
     bundle, error = parse_json(read_bundle(path), name)
@@ -42,26 +45,27 @@ def document(kb, path: str, guidelines=None):
     fp = profile_from_bundle(bundle, mapping_for(kb, guidelines), kb.vocabulary)
     if fp.errors:
         raise InputError(f"{name}: {fp.message()}")
-    return dict(fp.document), fp
+    return dict(cast(dict, fp.document)), fp  # no errors: the document is set
 
 
-def converter(kb, guidelines=None):
+def converter(kb: Any, guidelines: Any = None) -> Callable[[Any], tuple[dict | None, str | None]]:
     """For batch mode: a parsed NDJSON line (a Bundle) -> (profile document, None) or (None, error)."""
     mapping = mapping_for(kb, guidelines)
 
-    def convert(doc):
+    def convert(doc: Any) -> tuple[dict | None, str | None]:
         fp = profile_from_bundle(doc, mapping, kb.vocabulary)
         return (None, fp.message()) if fp.errors else (fp.document, None)
 
     return convert
 
 
-def with_fhir(render, fmt: str, fp):
+def with_fhir(render: Callable[..., None], fmt: str, fp: FhirProfile) -> Callable[..., None]:
     """``render`` with the FHIR provenance added (see render_with_fhir)."""
     return lambda kb, result, out, **kwargs: render_with_fhir(render, fmt, fp, kb, result, out, **kwargs)
 
 
-def render_with_fhir(render, fmt: str, fp, kb, result, out, **kwargs) -> None:
+def render_with_fhir(render: Callable[..., None], fmt: str, fp: FhirProfile, kb: Any, result: Any, out: Any,
+                     **kwargs: Any) -> None:
     """The recommend output with the ``fhir`` object (provenance per fact, ignored codes) added: the one place
     where FHIR input changes the output. json/jsonl: a top-level ``fhir`` key (jsonl: on the header line);
     table/markdown: a one-line summary on stderr."""

@@ -14,9 +14,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .. import DISCLAIMER, __version__
 from .mapping import BASE
+
+if TYPE_CHECKING:
+    from ..model import GradingSystem, Guideline, Recommendation, Term
 
 ACTION_SYSTEM = f"{BASE}/CodeSystem/vascular-action"
 EXT_DIRECTION = f"{BASE}/StructureDefinition/recommendation-direction"
@@ -66,7 +71,8 @@ def _name(text: str) -> str:
     return name if name[:1].isalpha() else "X" + name
 
 
-def _codesystem(cid: str, title: str, description: str, concepts: list[dict], properties=None, hierarchy=False) -> dict:
+def _codesystem(cid: str, title: str, description: str, concepts: list[dict], properties: list[dict] | None = None,
+                hierarchy: bool = False) -> dict:
     cs = {"resourceType": "CodeSystem", "id": cid, "url": _url("CodeSystem", cid), "version": __version__,
           "name": _name(cid), "title": title, "status": "active", "experimental": False,
           "publisher": "vascular", "description": description, "caseSensitive": True}
@@ -80,7 +86,7 @@ def _codesystem(cid: str, title: str, description: str, concepts: list[dict], pr
     return cs
 
 
-def _term_system(kb, kind: str, cid: str, title: str) -> dict:
+def _term_system(kb: Any, kind: str, cid: str, title: str) -> dict:
     props = [{"code": "parent", "uri": "http://hl7.org/fhir/concept-properties#parent", "type": "code",
               "description": "A broader term (every case of this term is a case of the parent)."}]
     concepts = []
@@ -101,7 +107,7 @@ def grading_system_id(gid: str) -> str:
     return f"grading-{gid}"
 
 
-def _grading_system(g) -> dict:
+def _grading_system(g: GradingSystem) -> dict:
     props = [{"code": "axis", "type": "code", "description": "strength (of recommendation) or evidence (level)"}]
     concepts = []
     for axis, table in (("strength", g.strength), ("evidence", g.evidence)):
@@ -117,11 +123,11 @@ def _grading_system(g) -> dict:
 _OPS = {"min": ">=", "max": "<=", "below": "<", "above": ">"}
 
 
-def _set(words) -> str:
+def _set(words: Any) -> str:
     return "{" + ", ".join(words) + "}"
 
 
-def criteria_text(when: dict) -> str:
+def criteria_text(when: Mapping[str, Any]) -> str:
     """The documented text form of a ``when`` mapping (docs/fhir.md), e.g.
     ``ceap in {C4b, C5, C6} and lesion any {chronic-occlusion, severe-stenosis}``."""
     parts = []
@@ -142,11 +148,11 @@ def criteria_text(when: dict) -> str:
 
 
 # --- recommendations -----------------------------------------------------------------------------------------------
-def _doi_url(g) -> str | None:
+def _doi_url(g: Guideline) -> str | None:
     return f"https://doi.org/{g.doi}" if g.doi else g.url
 
 
-def _certainty(r) -> dict:
+def _certainty(r: Recommendation) -> dict:
     subs = [("certainty", "valueCode", r.certainty), ("uncertain", "valueString", r.uncertain),
             ("numberVerified", "valueBoolean", r.number_verified), ("numberBasis", "valueString", r.number_basis),
             ("source", "valueString", r.source), ("sourceReliability", "valueString", r.source_reliability),
@@ -160,7 +166,7 @@ def _certainty(r) -> dict:
     return {"url": EXT_CERTAINTY, "extension": ext}
 
 
-def _action(kb, r) -> dict:
+def _action(kb: Any, r: Recommendation) -> dict:
     g = r.guideline
     system = _url("CodeSystem", grading_system_id(g.grading))
     grading = kb.grading.get(g.grading)
@@ -175,7 +181,7 @@ def _action(kb, r) -> dict:
         ext.append({"url": EXT_DIRECTION, "valueCode": r.direction})
     ext.append(_certainty(r))
     label = r.number or r.id
-    doc = {"type": "citation", "label": label, "display": r.locator, "citation": g.citation}
+    doc: dict[str, Any] = {"type": "citation", "label": label, "display": r.locator, "citation": g.citation}
     if _doi_url(g):
         doc["url"] = _doi_url(g)
     return {
@@ -194,9 +200,9 @@ def _action(kb, r) -> dict:
     }
 
 
-def _plan(kb, g) -> dict:
+def _plan(kb: Any, g: Guideline) -> dict:
     recs = [r for r in kb.recommendations if r.guideline.id == g.id]
-    related = [{"type": "citation", "citation": g.citation}]
+    related: list[dict[str, Any]] = [{"type": "citation", "citation": g.citation}]
     if _doi_url(g):
         related[0]["url"] = _doi_url(g)
     if g.superseded_by:
@@ -221,14 +227,14 @@ def _plan(kb, g) -> dict:
     }
 
 
-def _activity(kb, name: str, t) -> dict:
+def _activity(kb: Any, name: str, t: Term) -> dict:
     return {"resourceType": "ActivityDefinition", "id": name, "url": _url("ActivityDefinition", name),
             "version": __version__, "name": _name(name), "title": name, "status": "active", "experimental": False,
             "publisher": "vascular", "description": t.definition,
             "code": {"coding": [{"system": ACTION_SYSTEM, "code": name, "display": name}], "text": t.definition}}
 
 
-def resources(kb) -> list[dict]:
+def resources(kb: Any) -> list[dict]:
     """Every exported resource, in a fixed order: CodeSystems, ActivityDefinitions, PlanDefinitions."""
     out = [
         _codesystem("ceap-clinical-class", "CEAP clinical classes", "The clinical (C) classes of CEAP 2020 (Lurie F et "
@@ -258,18 +264,18 @@ def resources(kb) -> list[dict]:
     return out
 
 
-def bundle(kb) -> dict:
+def bundle(kb: Any) -> dict:
     return {"resourceType": "Bundle", "id": "vascular-knowledge-base", "type": "collection",
             "entry": [{"fullUrl": r["url"], "resource": r} for r in resources(kb)]}
 
 
-def write(kb, output: str | None, out) -> str:
+def write(kb: Any, output: str | None, out: Any) -> str:
     """Write the export: stdout (a Bundle), a .json file (a Bundle) or a directory (one file per resource).
     Returns a one-line summary for stderr."""
     import json
     from pathlib import Path
 
-    def dump(doc) -> str:
+    def dump(doc: Any) -> str:
         return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
     items = resources(kb)

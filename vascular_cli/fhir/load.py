@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from ..model import Problem
 from .mapping import FILENAME, KIND, Mapping, build, problems
 
 
-def find(guidelines=None) -> Path:
+def find(guidelines: Any = None) -> Path:
     """The mapping file a run uses: ``fhir-mapping.yaml`` in a ``--guidelines`` directory, else the bundled one."""
     from ..paths import bundled_dir
 
@@ -21,7 +22,7 @@ def find(guidelines=None) -> Path:
     return bundled_dir() / FILENAME
 
 
-def load_mapping(path=None, vocabulary=None) -> Mapping:
+def load_mapping(path: str | Path | None = None, vocabulary: Any = None) -> Mapping:
     """Read and check a mapping file (the bundled one by default). Problems raise DataError (exit 1)."""
     from ..errors import DataError
     from ..loader import SourceFile, _display, read_bytes
@@ -38,7 +39,8 @@ def load_mapping(path=None, vocabulary=None) -> Mapping:
     try:
         src.tree = loads(decode(data))
     except YAMLProblem as e:
-        raise DataError(f"FHIR mapping {display}: invalid", [Problem(display, e.line, e.col, e.code, e.message)]) from None
+        problem = Problem(display, e.line, e.col, e.code, e.message)
+        raise DataError(f"FHIR mapping {display}: invalid", [problem]) from None
     src.kind = KIND
     if not isinstance(src.tree, dict) or KIND not in src.tree:
         raise DataError(f"FHIR mapping {display}: no top-level '{KIND}' key")

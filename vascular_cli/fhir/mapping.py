@@ -2,15 +2,14 @@
 
 The file is one more kind of knowledge-base file: ``vascular validate`` checks it (structure with VG003-VG005,
 unknown terms VG006, malformed codes and dangling references VG016, duplicate codes VG017), always with the
-``file:line:col`` of the offending node. At run time :func:`vascular_cli.fhir.load.load_mapping` turns it into a :class:`Mapping`.
+``file:line:col`` of the offending node. At run time :func:`vascular_cli.fhir.load.load_mapping` turns it into a
+:class:`Mapping`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..model import Problem
 
@@ -69,7 +68,7 @@ def verhoeff_ok(digits: str) -> bool:
     return c == 0
 
 
-def malformed(system: str, code) -> str | None:
+def malformed(system: str, code: Any) -> str | None:
     """Why ``code`` is not a well-formed code of ``system`` (None when it is, or when the system has no format)."""
     if not isinstance(code, str) or not code.strip():
         return f"expected a non-empty code string, got {code!r}"
@@ -92,8 +91,8 @@ def malformed(system: str, code) -> str | None:
 
 
 # --- the file format ---------------------------------------------------------------------------------------------
-def spec():
-    from ..schema import Bool, Int, Map, Seq, Str, TERM
+def spec() -> Any:
+    from ..schema import TERM, Bool, Int, Map, Seq, Str
 
     base = {"system": Str(pattern=r"^[a-z0-9][a-z0-9-]*$"), "code": Str(), "display": Str(), "source": Str(),
             "note": Str()}
@@ -123,7 +122,7 @@ def spec():
     })
 
 
-def problems(src, vocabulary) -> list[Problem]:
+def problems(src: Any, vocabulary: Any) -> list[Problem]:
     """Every problem of one mapping file (``src``: a loader SourceFile of kind fhir_mapping), with positions."""
     from ..schema import check
     from ..yamlio import Mark, key_mark, value_mark
@@ -136,7 +135,7 @@ def problems(src, vocabulary) -> list[Problem]:
     root = src.tree[KIND]
     systems, sources, schemes = root["systems"], root["sources"], root.get("laterality") or {}
 
-    def p(container, key, code, msg):
+    def p(container: Any, key: Any, code: str, msg: str) -> None:
         m = value_mark(container, key)
         out.append(Problem(src.path, m.line, m.col, code, msg, "error"))  # VG006/VG016/VG017: all errors
 
@@ -147,11 +146,11 @@ def problems(src, vocabulary) -> list[Problem]:
                 out.append(Problem(src.path, m.line, m.col, "VG016",
                                    f"laterality scheme {name!r}: key {ch!r} must be one character"))
 
-    def term(kind, word, container, key):
+    def term(kind: str, word: Any, container: Any, key: Any) -> None:
         if vocabulary is not None and vocabulary.resolve(kind, word) is None:
             p(container, key, "VG006", vocabulary.unknown_message(kind, word))
 
-    def entry(section, e, seen, where):
+    def entry(section: str, e: Any, seen: dict, where: str) -> None:
         system = systems.get(e["system"])
         if system is None:
             p(e, "system", "VG016", f"{where}: system {e['system']!r} is not defined under 'systems'"
@@ -161,7 +160,8 @@ def problems(src, vocabulary) -> list[Problem]:
         else:
             key = (section, system, e["code"])
             if key in seen:
-                p(e, "code", "VG017", f"{where}: {e['system']} code {e['code']!r} is already mapped at line {seen[key]}")
+                p(e, "code", "VG017",
+                  f"{where}: {e['system']} code {e['code']!r} is already mapped at line {seen[key]}")
             seen.setdefault(key, e.mark.line)
         if "source" in e and e["source"] not in sources:
             p(e, "source", "VG016", f"{where}: source {e['source']!r} is not defined under 'sources'"
@@ -255,13 +255,13 @@ def _factor(text: str) -> tuple[str, bool]:
     return name, not (sep and val == "no")
 
 
-def build(tree, path: str = "", sha256: str = "") -> Mapping:
+def build(tree: Any, path: str = "", sha256: str = "") -> Mapping:
     root = tree[KIND]
     systems = dict(root["systems"])
     schemes = {k: dict(v) for k, v in (root.get("laterality") or {}).items()}
     entries: list[Entry] = []
 
-    def make(section, e) -> Entry:
+    def make(section: str, e: Any) -> Entry:
         return Entry(
             section=section, system=systems.get(e["system"], e["system"]), code=e["code"], display=e["display"],
             source=e.get("source"), note=e.get("note"), match=e.get("match", "exact"), lesion=e.get("lesion"),
@@ -278,7 +278,7 @@ def build(tree, path: str = "", sha256: str = "") -> Mapping:
     return Mapping(systems, dict(root["sources"]), entries, path, sha256)
 
 
-def _dym(word, choices) -> str:
+def _dym(word: Any, choices: Any) -> str:
     from ..suggest import did_you_mean
 
     return did_you_mean(str(word), [str(c) for c in choices])
