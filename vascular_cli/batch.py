@@ -20,8 +20,7 @@ from typing import Any
 
 from .errors import InputError
 from .limits import MAX_LINE
-from .profile import DuplicateKey, _no_duplicates
-from .profile import merge_factors
+from .profile import DuplicateKey, _no_duplicates, merge_factors
 from .stdio import quiet_stdout
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

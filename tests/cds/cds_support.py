@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import jsonschema
-
 from cds_fixtures import AUD, ISS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +74,7 @@ class Server:
         self.log = directory / f"server-{self.port}.log"
         self.proc = None
 
-    def start(self, timeout: float = 60.0) -> "Server":
+    def start(self, timeout: float = 60.0) -> Server:
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "vascular_cli", "serve", "--config",
@@ -125,7 +124,7 @@ class ThreadServer:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "ThreadServer":
+    def __enter__(self) -> ThreadServer:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

@@ -12,8 +12,20 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("jwt")
 httpx = pytest.importorskip("httpx")
 
-from cds_fixtures import (ATC, CPT, ICD, VLES, Key, condition, draft, dvt_on_anticoagulation,  # noqa: E402
-                          jwks, orders_bundle, request, searchset)
+from cds_fixtures import (  # noqa: E402
+    ATC,
+    CPT,
+    ICD,
+    VLES,
+    Key,
+    condition,
+    draft,
+    dvt_on_anticoagulation,
+    jwks,
+    orders_bundle,
+    request,
+    searchset,
+)
 from cds_support import JwksServer, Server, base_config, validate  # noqa: E402
 
 PV, OSEL, OSIGN = "/cds-services/vascular-patient-view", "/cds-services/vascular-order-select", \

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .auth import AuthError, Authenticator
+from .auth import Authenticator, AuthError
 from .config import Config
 from .hooks import BY_ID, BadRequest, Precondition, bundle, check_request, discovery, draft_orders, gather
 from .store import Store

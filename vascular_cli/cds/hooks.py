@@ -173,7 +173,7 @@ def bundle(doc: dict, got: dict, now: dt.datetime | None = None) -> dict:
                     continue
                 seen.add(ident)
             entries.append({"resource": res})
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
+    stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     return {"resourceType": "Bundle", "type": "collection", "timestamp": stamp, "entry": entries}
 
 

@@ -117,7 +117,8 @@ def spec() -> Any:
             "medications": Seq(Map(required=req, fields={**base, "match": match, "factors": factors})),
             # draft orders (CDS Hooks order-select/order-sign): a MedicationRequest/ServiceRequest/DeviceRequest code
             # -> the action term it carries out
-            "orders": Seq(Map(required=req + ("action",), fields={**base, "match": match, "action": Str(pattern=TERM)})),
+            "orders": Seq(Map(required=req + ("action",),
+                              fields={**base, "match": match, "action": Str(pattern=TERM)})),
         }),
     })
 
