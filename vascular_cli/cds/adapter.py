@@ -11,9 +11,13 @@ Public objects used: ``vascular_cli.load``/``kbcache.load_checked``, ``make_prof
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from .. import DISCLAIMER
+
+if TYPE_CHECKING:
+    from ..model import Match, Profile
 
 CERTAINTY_WORDS = {
     "verified": "checked against the source document",
@@ -92,7 +96,7 @@ def disclaimer() -> str:
 class Knowledge:
     """The knowledge base, the FHIR mapping and the order codes, loaded once per server process."""
 
-    def __init__(self, guidelines=None, mapping_path=None):
+    def __init__(self, guidelines: Iterable[str] | None = None, mapping_path: str | None = None) -> None:
         from ..fhir import load_mapping
         from ..fhir.load import find
         from ..kbcache import load_checked
@@ -144,12 +148,12 @@ class Knowledge:
         fp = profile_from_bundle(bundle, self.mapping, self.kb.vocabulary)
         if fp.errors:
             return Assessment([], [], [], "", [str(e) for e in fp.errors], fp.ignored, {})
-        try:
-            profile = make_profile(self.kb, **dict(fp.document))
+        try:  # FhirProfile.document is None only when there are errors (handled above)
+            profile = make_profile(self.kb, **dict(cast(dict, fp.document)))
         except InputError as e:
             return Assessment([], [], [], "", [str(e)], fp.ignored, fp.provenance)
         result = self.engine.evaluate(profile)  # the library's evaluate(), with the engine built once
-        views = {"applies": [], "partly-matched": [], "unassessed": []}
+        views: dict[str, list[RecView]] = {"applies": [], "partly-matched": [], "unassessed": []}
         for m in result.matches:
             if m.status == "applies":
                 views["applies"].append(self._view(m, "applies"))
@@ -159,7 +163,7 @@ class Knowledge:
         return Assessment(views["applies"], views["partly-matched"], views["unassessed"], _profile_text(profile),
                           [], fp.ignored, fp.provenance)
 
-    def _view(self, m, status: str) -> RecView:
+    def _view(self, m: Match, status: str) -> RecView:
         r, g = m.rec, m.rec.guideline
         system = self.kb.grading.get(g.grading)
         grade = system.describe(r.strength, r.evidence, r.rating) if system else ""
@@ -172,7 +176,7 @@ class Knowledge:
             missing=tuple(m.missing))
 
 
-def _profile_text(p) -> str:
+def _profile_text(p: Profile) -> str:
     bits = []
     if p.ceap:
         bits.append(f"CEAP {p.ceap.basic}")
@@ -187,6 +191,6 @@ def _profile_text(p) -> str:
     return "; ".join(bits) or "no usable facts"
 
 
-def plain(text) -> str:
+def plain(text: object) -> str:
     """Text from guideline files without control characters (no terminal or markup injection)."""
     return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", str(text)) if text is not None else ""

@@ -6,19 +6,25 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ExceptionHandler
 
 from .auth import Authenticator, AuthError
 from .config import Config
-from .hooks import BY_ID, BadRequest, Precondition, bundle, check_request, discovery, draft_orders, gather
+from .hooks import BY_ID, BadRequest, Fetch, Precondition, bundle, check_request, discovery, draft_orders, gather
 from .store import Store
+
+if TYPE_CHECKING:
+    from .adapter import Knowledge
 
 log = logging.getLogger("vascular.cds")
 ERROR_SYSTEM = "https://github.com/vascular/vascular/fhir/CodeSystem/cds-error"
@@ -56,7 +62,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json(data: bytes):
+def parse_json(data: bytes) -> Any:
     if not data:
         raise BadRequest("the request body is empty (a JSON object is expected)")
     try:
@@ -72,7 +78,7 @@ def parse_json(data: bytes):
 
 
 class Service:
-    def __init__(self, config: Config, knowledge=None, store: Store | None = None):
+    def __init__(self, config: Config, knowledge: Knowledge | None = None, store: Store | None = None) -> None:
         from .adapter import Knowledge
 
         self.config = config
@@ -84,7 +90,7 @@ class Service:
     async def authenticate(self, request: Request) -> dict:
         return await run_in_threadpool(self.auth.verify, request.headers.get("authorization"), request.url.path)
 
-    async def guarded(self, request: Request, handler):
+    async def guarded(self, request: Request, handler: Callable[[Request, dict], Awaitable[Response]]) -> Response:
         try:
             declared = request.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.config.max_body_bytes:
@@ -107,15 +113,15 @@ class Service:
             return outcome(500, "internal-error", "internal error (logged)")
 
     # -- endpoints ---------------------------------------------------------------------------------------------
-    async def discovery(self, request: Request):
-        async def handler(request, claims):
+    async def discovery(self, request: Request) -> Response:
+        async def handler(request: Request, claims: dict) -> Response:
             return JSONResponse(discovery(USAGE))
         return await self.guarded(request, handler)
 
-    async def hook(self, request: Request):
+    async def hook(self, request: Request) -> Response:
         service_id = request.path_params["service"]
 
-        async def handler(request, claims):
+        async def handler(request: Request, claims: dict) -> Response:
             service = BY_ID.get(service_id)
             if service is None:
                 return outcome(404, "unknown-service", f"no CDS service {service_id[:60]!r}")
@@ -135,15 +141,15 @@ class Service:
                 cards, recs = patient_cards(self.k, assessment, self.config.max_recommendation_cards,
                                             self.config.max_missing_facts)
             else:
-                cards, recs = order_cards(self.k, assessment, orders)
+                cards, recs = order_cards(self.k, assessment, cast(list, orders))  # set above for the order hooks
             self.store.save_cards(service_id, doc["hookInstance"], doc["context"]["patientId"], cards, recs)
             return JSONResponse({"cards": cards})
         return await self.guarded(request, handler)
 
-    async def feedback(self, request: Request):
+    async def feedback(self, request: Request) -> Response:
         service_id = request.path_params["service"]
 
-        async def handler(request, claims):
+        async def handler(request: Request, claims: dict) -> Response:
             if service_id not in BY_ID:
                 return outcome(404, "unknown-service", f"no CDS service {service_id[:60]!r}")
             items = check_feedback(parse_json(await read_body(request, self.config.max_body_bytes)))
@@ -151,7 +157,7 @@ class Service:
             return JSONResponse({"stored": n})
         return await self.guarded(request, handler)
 
-    def fetcher(self, doc):
+    def fetcher(self, doc: dict) -> Fetch | None:
         """A prefetch fetcher for the request's fhirServer, when fetching is enabled and the server allow-listed."""
         server, auth = doc.get("fhirServer"), doc.get("fhirAuthorization")
         if not (self.config.fhir_fetch and server and auth):
@@ -162,7 +168,7 @@ class Service:
         timeout = self.config.fhir_timeout_seconds
         limit = self.config.max_body_bytes
 
-        def fetch(key, query):
+        def fetch(key: str, query: str) -> dict | None:
             import urllib.request
 
             req = urllib.request.Request(f"{server}/{query}", headers={
@@ -183,7 +189,7 @@ class Service:
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 
 
-def check_feedback(doc) -> list:
+def check_feedback(doc: Any) -> list:
     if not isinstance(doc, dict) or not isinstance(doc.get("feedback"), list) or not doc["feedback"]:
         raise BadRequest("the feedback body must be an object with a non-empty 'feedback' list")
     if len(doc["feedback"]) > 1000:
@@ -221,16 +227,16 @@ def check_feedback(doc) -> list:
     return doc["feedback"]
 
 
-def create_app(config: Config, knowledge=None, store: Store | None = None) -> Starlette:
+def create_app(config: Config, knowledge: Knowledge | None = None, store: Store | None = None) -> Starlette:
     svc = Service(config, knowledge, store)
 
-    async def not_found(request, exc):
+    async def not_found(request: Request, exc: Exception) -> Response:
         return outcome(404, "not-found", "no such endpoint")
 
-    async def http_error(request, exc: HTTPException):
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         return outcome(exc.status_code, "http-error", exc.detail or "request not accepted")
 
-    middleware = []
+    middleware: list[Middleware] = []
     if config.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -241,8 +247,9 @@ def create_app(config: Config, knowledge=None, store: Store | None = None) -> St
         Route("/cds-services/{service}", svc.hook, methods=["POST"]),
         Route("/cds-services/{service}/feedback", svc.feedback, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found,
-                                                                                HTTPException: http_error})
+    # Starlette types a handler as taking any Exception; it calls this one only for the HTTPException it is keyed on
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={
+        404: not_found, HTTPException: cast(ExceptionHandler, http_error)})
     app.state.service = svc
     return app
 

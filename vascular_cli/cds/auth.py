@@ -18,10 +18,14 @@ import os
 import threading
 import time
 import urllib.request
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
 from .config import Config, Issuer
+
+if TYPE_CHECKING:
+    from .store import Store
 
 CURVES = {"ES384": "P-384", "ES256": "P-256"}
 
@@ -80,14 +84,14 @@ class KeySource:
             return keys
 
 
-def _keys(doc) -> list:
+def _keys(doc: Any) -> list:
     if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
         raise ValueError("no 'keys' list")
     return [k for k in doc["keys"] if isinstance(k, dict)]
 
 
 class Authenticator:
-    def __init__(self, config: Config, store):
+    def __init__(self, config: Config, store: Store) -> None:
         self.config, self.store = config, store
         self.issuers = {i.iss: i for i in config.issuers}
         self.keys = KeySource(config.jwks_cache_seconds, config.jwks_timeout_seconds, config.jwks_refetch_seconds)
@@ -114,7 +118,7 @@ class Authenticator:
         typ = header.get("typ")
         if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
             raise AuthError("token-invalid", "token typ must be JWT")
-        iss = unverified.get("iss")
+        iss: Any = unverified.get("iss")  # unverified claim; a str once an allow-listed issuer is found
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise AuthError("issuer-not-allowed", "the token's issuer (iss) is not on the allow-list")
@@ -152,7 +156,7 @@ class Authenticator:
             raise AuthError("token-replayed", "the token's jti was already used (replay)")
         return claims
 
-    def _key(self, issuer: Issuer, jku, kid: str) -> dict:
+    def _key(self, issuer: Issuer, jku: Any, kid: str) -> dict:
         if jku is not None:
             if not isinstance(jku, str) or jku not in issuer.jku:
                 raise AuthError("jku-not-allowed", "the token's jku is not on the issuer's allow-list")
@@ -172,7 +176,7 @@ class Authenticator:
         raise AuthError("key-unknown", "no key with the token's kid in the issuer's JWKS")
 
     @staticmethod
-    def _public_key(jwk: dict, alg: str):
+    def _public_key(jwk: dict, alg: str) -> Any:  # PyJWK.key: a cryptography public key
         if jwk.get("use") not in (None, "sig") or (jwk.get("alg") is not None and jwk.get("alg") != alg):
             raise AuthError("key-unsuitable", "the key is not a signing key for the token's algorithm")
         if "d" in jwk:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import uuid as uuidlib
+from collections.abc import Iterable
+from typing import Any
 
-from .adapter import RecView, action_words, certainty_words, disclaimer, plain
+from .adapter import Assessment, Knowledge, RecView, action_words, certainty_words, disclaimer, plain
 
 SUMMARY_MAX = 139  # the specification: "<140-character summary"
 REASON_SYSTEM = "https://github.com/vascular/vascular/fhir/CodeSystem/cds-override-reason"
@@ -33,7 +35,7 @@ def short(text: str, limit: int = SUMMARY_MAX) -> str:
     return cut + "…"
 
 
-def md(text) -> str:
+def md(text: object) -> str:
     """Guideline text escaped for Markdown (and for EHRs that render HTML inside it)."""
     s = plain(text).replace("\\", "\\\\")
     s = re.sub(r"([`*_\[\]<>|#!~{}])", r"\\\1", s)
@@ -86,11 +88,11 @@ def _card(summary: str, indicator: str, src: dict, detail: str, reasons: bool = 
     return card
 
 
-def _direction_words(direction) -> str:
+def _direction_words(direction: str | None) -> str:
     return {"for": "Recommended", "against": "Recommended against"}.get(direction or "", "Guideline statement")
 
 
-def _bodies(recs) -> str:
+def _bodies(recs: Iterable[RecView]) -> str:
     seen = list(dict.fromkeys(f"{r.body} {r.year}" for r in recs))
     return ", ".join(seen[:3]) + (f" +{len(seen) - 3}" if len(seen) > 3 else "")
 
@@ -116,7 +118,7 @@ def conflict_groups(applies: list) -> list[list[RecView]]:
     return groups
 
 
-def conflict_card(group: list) -> dict:
+def conflict_card(group: list[RecView]) -> dict:
     actions = list(dict.fromkeys(action_words(r.action) for r in group))
     summary = f"Guidelines disagree on {' / '.join(actions)} for this patient ({_bodies(group)})"
     detail = ("Applicable recommendations point in opposite directions; the tool does not resolve this.\n\n"
@@ -124,9 +126,10 @@ def conflict_card(group: list) -> dict:
     return _card(summary, "warning", source(group[0], len(group) - 1), detail)
 
 
-def patient_cards(k, a, max_cards: int, max_facts: int) -> tuple[list, dict]:
+def patient_cards(k: Knowledge, a: Assessment, max_cards: int, max_facts: int) -> tuple[list, dict]:
     """(cards, {card uuid: [recommendation ids]}) for patient-view."""
-    cards, recs = [], {}
+    cards: list[dict[str, Any]] = []
+    recs: dict[str, list[str]] = {}
     if a.errors:
         detail = ("The patient's record could not be read into a guideline profile, so no recommendation is shown:\n\n"
                   + "\n".join(f"- {md(e)}" for e in a.errors[:10]))
@@ -168,7 +171,7 @@ def patient_cards(k, a, max_cards: int, max_facts: int) -> tuple[list, dict]:
     return cards, recs
 
 
-def top_missing(a, limit: int) -> list[tuple[str, list]]:
+def top_missing(a: Assessment, limit: int) -> list[tuple[str, list]]:
     """The facts that would settle most of the partly matched recommendations: [(fact id, [RecView])]."""
     counts: dict[str, list] = {}
     for r in a.partly:
@@ -177,7 +180,7 @@ def top_missing(a, limit: int) -> list[tuple[str, list]]:
     return sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]
 
 
-def missing_card(k, a, limit: int) -> dict | None:
+def missing_card(k: Knowledge, a: Assessment, limit: int) -> dict | None:
     top = top_missing(a, limit)
     if not top or limit == 0:
         return None
@@ -198,9 +201,10 @@ def missing_card(k, a, limit: int) -> dict | None:
     return _card(summary, "info", {"label": SERVICE_LABEL}, detail)
 
 
-def order_cards(k, a, orders: list) -> tuple[list, dict]:
+def order_cards(k: Knowledge, a: Assessment, orders: list) -> tuple[list, dict]:
     """Warning cards for draft orders: ``orders`` is [(reference, display, action term)]."""
-    cards, recs = [], {}
+    cards: list[dict[str, Any]] = []
+    recs: dict[str, list[str]] = {}
     if a.errors:
         return cards, recs
     for ref, display, action in orders:

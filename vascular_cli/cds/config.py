@@ -3,8 +3,9 @@ wrong type is an error naming the key, never ignored."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 ALGORITHMS = ("ES384", "RS384", "ES256")  # asymmetric only; 'none' and HMAC can never be configured
@@ -53,12 +54,13 @@ SCHEMA = {
     "public_base_url": str, "host": str, "port": int, "database": str, "guidelines": list, "max_body_bytes": int,
     "cors": dict, "auth": dict, "required_prefetch": list, "fhir_fetch": dict, "cards": dict, "log_level": str,
 }
-AUTH = {"issuers": list, "algorithms": list, "leeway_seconds": int, "max_token_lifetime_seconds": int,
-        "jwks_cache_seconds": int, "jwks_refetch_seconds": int, "jwks_timeout_seconds": (int, float)}
+AUTH: dict[str, type | tuple[type, ...]] = {
+    "issuers": list, "algorithms": list, "leeway_seconds": int, "max_token_lifetime_seconds": int,
+    "jwks_cache_seconds": int, "jwks_refetch_seconds": int, "jwks_timeout_seconds": (int, float)}
 PREFETCH_KEYS = ("patient", "conditions", "observations", "medications")
 
 
-def _check(mapping, schema, where):
+def _check(mapping: Any, schema: Mapping[str, type | tuple[type, ...]], where: str) -> None:
     if not isinstance(mapping, dict):
         raise ConfigError(f"{where}: expected a mapping")
     for key, value in mapping.items():
@@ -71,14 +73,14 @@ def _check(mapping, schema, where):
             raise ConfigError(f"{where}.{key}: expected {getattr(want, '__name__', 'a number')}, got {value!r}")
 
 
-def _url(value, where) -> str:
+def _url(value: Any, where: str) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{where}: expected an http(s) URL, got {value!r}")
     return value
 
 
-def _strings(value, where) -> tuple[str, ...]:
+def _strings(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f"{where}: expected a list of strings")
     return tuple(value)

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
+
+if TYPE_CHECKING:
+    from .adapter import Knowledge
+
+# fetch(prefetch key, FHIR query relative to the server) -> the parsed JSON object, or None when unavailable
+Fetch = Callable[[str, str], dict[str, Any] | None]
 
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 PREFETCH = {
@@ -14,8 +22,9 @@ PREFETCH = {
     "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
 }
 READ_TYPES = ("Condition", "Observation", "MedicationRequest", "MedicationStatement", "Medication")
-ORDER_TYPES = {"MedicationRequest": ("medicationCodeableConcept",), "ServiceRequest": ("code",),
-               "DeviceRequest": ("codeCodeableConcept",), "ProcedureRequest": ("code",)}
+ORDER_TYPES: dict[str, tuple[str, ...]] = {
+    "MedicationRequest": ("medicationCodeableConcept",), "ServiceRequest": ("code",),
+    "DeviceRequest": ("codeCodeableConcept",), "ProcedureRequest": ("code",)}
 SERVICES = [
     {"hook": "patient-view", "id": "vascular-patient-view", "title": "Venous-disease guideline recommendations",
      "description": "Applicable recommendations from venous-disease guidelines (SVS/AVF, ESVS, CIRSE, ACR, CHEST, SIR) "
@@ -50,7 +59,14 @@ def discovery(usage: str) -> dict:
     return {"services": [dict(s, prefetch=dict(PREFETCH), usageRequirements=usage) for s in SERVICES]}
 
 
-def _string(obj, key, where, required=True, pattern=None):
+@overload
+def _string(obj: dict[str, Any], key: str, where: str, required: Literal[True] = True,
+            pattern: re.Pattern[str] | None = None) -> str: ...
+@overload
+def _string(obj: dict[str, Any], key: str, where: str, required: bool,
+            pattern: re.Pattern[str] | None = None) -> str | None: ...
+def _string(obj: dict[str, Any], key: str, where: str, required: bool = True,
+            pattern: re.Pattern[str] | None = None) -> str | None:
     v = obj.get(key)
     if v is None and not required:
         return None
@@ -63,7 +79,7 @@ def _string(obj, key, where, required=True, pattern=None):
     return v
 
 
-def check_request(doc, hook: str) -> dict:
+def check_request(doc: Any, hook: str) -> dict:
     """The request object, checked against the CDS Hooks 2.0 request model and the hook's context (BadRequest)."""
     if not isinstance(doc, dict):
         raise BadRequest("the request body must be a JSON object")
@@ -106,7 +122,7 @@ def check_request(doc, hook: str) -> dict:
     return doc
 
 
-def _resources(value, key: str) -> list | None:
+def _resources(value: Any, key: str) -> list | None:
     """Resources of one prefetch value (a searchset Bundle or one resource). None: not available."""
     if value is None:
         return None
@@ -129,7 +145,7 @@ def _resources(value, key: str) -> list | None:
     return out
 
 
-def gather(doc: dict, required: tuple, fetch=None) -> dict:
+def gather(doc: dict, required: tuple, fetch: Fetch | None = None) -> dict:
     """{prefetch key: [resources]} from the request's prefetch, fetching what is missing through ``fetch(key,
     query)`` when given; Precondition when a required key stays unavailable."""
     pre = doc.get("prefetch") or {}
@@ -177,21 +193,21 @@ def bundle(doc: dict, got: dict, now: dt.datetime | None = None) -> dict:
     return {"resourceType": "Bundle", "type": "collection", "timestamp": stamp, "entry": entries}
 
 
-def draft_orders(doc: dict, k, hook: str) -> list:
+def draft_orders(doc: dict, k: Knowledge, hook: str) -> list:
     """[(reference, display, action term)] of the draft orders the hook is about (order-select: the selections)."""
     ctx = doc["context"]
     wanted = set(ctx.get("selections") or ()) if hook == "order-select" else None
-    out = []
+    out: list[tuple[str, str, str]] = []
     for i, e in enumerate(ctx["draftOrders"].get("entry") or ()):
         res = e.get("resource") if isinstance(e, dict) else None
         if not isinstance(res, dict):
             raise BadRequest(f"context.draftOrders.entry[{i}]: no resource")
-        rt = res.get("resourceType")
+        rt: Any = res.get("resourceType")  # parsed JSON
         ref = f"{rt}/{res.get('id')}"
         if wanted is not None and ref not in wanted:
             continue
         for element in ORDER_TYPES.get(rt, ()):
-            concept = res.get(element)
+            concept: Any = res.get(element)  # parsed JSON: a dict whenever it has a coding list
             codings = concept.get("coding") if isinstance(concept, dict) else None
             if not isinstance(codings, list):
                 continue
@@ -201,8 +217,9 @@ def draft_orders(doc: dict, k, hook: str) -> list:
                 hit = k.order_action(c)
                 if hit:
                     action, display = hit
-                    text = concept.get("text") if isinstance(concept.get("text"), str) else \
-                        c.get("display") if isinstance(c.get("display"), str) else display
+                    # a str in every branch (the isinstance checks do not narrow the repeated .get calls)
+                    text = cast(str, concept.get("text") if isinstance(concept.get("text"), str) else
+                                c.get("display") if isinstance(c.get("display"), str) else display)
                     out.append((ref, text[:100], action))
                     break
             else:
