@@ -130,7 +130,7 @@ class _Reader:
         if system is not None and not isinstance(system, str):
             self.error(label, f"Coding.system must be a string, got {type(system).__name__}", element)
             return False
-        if system in self.m.known_systems or system == CEAP_SYSTEM:
+        if isinstance(system, str) and (system in self.m.known_systems or system == CEAP_SYSTEM):
             why = malformed(system, code)
             if why is not None:
                 self.error(label, why, element)
@@ -415,7 +415,7 @@ class _Reader:
         if concept is None and isinstance(ref, str):
             med = None
             if ref.startswith("#"):
-                contained = res.get("contained") if isinstance(res.get("contained"), list) else []
+                contained: list = res.get("contained") if isinstance(res.get("contained"), list) else []
                 med = next((c for c in contained if isinstance(c, dict) and c.get("id") == ref[1:]),
                            None)
             else:
