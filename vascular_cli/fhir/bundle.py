@@ -415,7 +415,8 @@ class _Reader:
         if concept is None and isinstance(ref, str):
             med = None
             if ref.startswith("#"):
-                contained: list = res.get("contained") if isinstance(res.get("contained"), list) else []
+                found = res.get("contained")
+                contained: list = found if isinstance(found, list) else []
                 med = next((c for c in contained if isinstance(c, dict) and c.get("id") == ref[1:]),
                            None)
             else:
