@@ -93,7 +93,7 @@ def test_memo_does_not_mix_up_threshold_sides():
 
 def _run_subprocess(args, **kw):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.Popen([sys.executable, "-c", "from vascular_cli.cli import run; run()", *args], env=env, **kw)
+    return subprocess.Popen([sys.executable, "-c", "from vascular_cli.entry import run; run()", *args], env=env, **kw)
 
 
 def test_sigpipe_from_head_leaves_whole_lines_and_exits_quietly(tmp_path):
