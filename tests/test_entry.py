@@ -6,12 +6,11 @@ import io
 import sys
 
 import pytest
+from conftest import cli as run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vascular_cli import cli, entry, frontend
-
-from conftest import cli as run_cli
 
 SPEC = entry.build_spec()
 OPTIONS = sorted({o for c in entry.FAST if c in SPEC for o in SPEC[c]["options"]})
