@@ -106,6 +106,11 @@ class CeapCriterion(Criterion):
         self.requires = ("CEAP " + f"{spec.get('min', 'C0')}-{spec.get('max', 'C6')}" if isinstance(spec, dict)
                          else "CEAP " + " or ".join(spec))
 
+    @staticmethod
+    def reads(ceap: Any) -> Any:
+        """What ``state`` reads of a given CEAP (the batch index memoises on it, not on the whole string)."""
+        return ceap.top
+
     def state(self, p: Profile) -> State:
         if p.ceap is None:
             return None, ("ceap",)
@@ -122,6 +127,11 @@ class EtiologyCriterion(Criterion):
     def __init__(self, spec: Any) -> None:
         self.allowed = frozenset(c for e in spec for c in _ceap_leaves(e))
         self.requires = "CEAP etiology " + " or ".join(spec)
+
+    @staticmethod
+    def reads(ceap: Any) -> Any:
+        """What ``state`` reads of a given CEAP (the batch index memoises on it, not on the whole string)."""
+        return ceap.etiology
 
     def state(self, p: Profile) -> State:
         if p.ceap is None or not p.ceap.etiology:

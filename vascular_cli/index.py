@@ -21,7 +21,6 @@ tests/test_index.py checks against the engine that both give the same statuses a
 from __future__ import annotations
 
 import sys
-from itertools import combinations
 from typing import Any
 
 from .engine import in_range, rank_facts
@@ -68,13 +67,16 @@ class MatchIndex:
         self.all = (1 << len(scope)) - 1
         groups: dict[tuple[str, ...], list] = {}
         self.factor_index = FactorIndex()
+        self.lesion_index = LesionIndex()
         for bit, (_, criteria) in enumerate(scope):
             for c in criteria:
-                if self.factor_index.add(1 << bit, c):
+                if self.factor_index.add(1 << bit, c) or self.lesion_index.add(1 << bit, c):
                     continue
                 # criteria reading only small-valued fields share one group (fewer lookups per profile)
                 fields = SMALL if set(c.fields) <= set(SMALL) else c.fields
                 groups.setdefault(fields, []).append((1 << bit, c))
+        self.lesion_index.finish(engine.kb.vocabulary)
+        self.ceap_views = _ceap_views(c for _, criteria in scope for c in criteria)
         self.groups = [(fields, _factor_names(members), members, _Memo()) for fields, members in sorted(groups.items())]
         self.ranges: dict[str, list] = {f: [] for f in NUMERIC}
         for r in self.recs:
@@ -84,6 +86,15 @@ class MatchIndex:
                       for i, a in enumerate(self.recs) for j, b in enumerate(self.recs)
                       if i < j and engine.conflicting(a, b)]  # the engine's rule, precomputed per pair
         self.conflict_memo = _Memo()
+
+    def ceap_key(self, ceap: Any) -> Any:
+        """A CEAP's memo key: what the criteria read of it (engine: each criterion's ``reads``), e.g. the top class
+        and the etiology, so that distinct strings with the same classes share memo entries."""
+        if ceap is None:
+            return None
+        if self.ceap_views is None:
+            return ceap.raw
+        return tuple([view(ceap) for view in self.ceap_views])
 
     def _bucket(self, field: str, value: Any) -> Any:
         if value is None:
@@ -97,15 +108,16 @@ class MatchIndex:
     def match(self, p: Any) -> Any:
         """(applies mask, possible mask, partial mask, entries) for a profile: ``partial`` = possible and partly
         matched; ``entries`` hold the missing facts, expanded by ``missing(entries, partial)`` only when asked."""
-        ceap, lesions = (p.ceap.raw if p.ceap is not None else None), p.lesions
+        ceap, lesions = self.ceap_key(p.ceap), p.lesions
         fk = {"ceap": ceap, "lesions": lesions, **{f: getattr(p, f) for f in CHOICE}}
         for f in NUMERIC:
             v = getattr(p, f)
             fk[f] = None if v is None else self._bucket(f, v)
         factors = p.factors
         fi = self.factor_index.match(factors)  # plain all/none factor criteria: bit operations, no memo
-        false, unknown, touched = fi[0], fi[1], fi[4]
-        pending = [fi] if fi[1] else []
+        le = self.lesion_index.match(lesions)  # single-set lesion criteria: bit operations, no memo
+        false, unknown, touched = fi[0] | le[0], fi[1] | le[1], fi[4] | le[4]
+        pending = [e for e in (fi, le) if e[1]]
         for fields, names, members, memo in self.groups:
             key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
@@ -155,10 +167,9 @@ class FactorIndex:
 
     Such a criterion is false when a name in ``all`` is 'no' or a name in ``none`` is 'yes'; otherwise true when the
     profile gives every name it reads, else unknown. So: false = OR of per-(name, value) masks; "every name given" =
-    OR of the masks of recommendations whose name set is exactly each subset of the given names (a profile gives
-    few relevant factors, so few subsets). No memo, hence no first-time evaluation for new factor combinations."""
-
-    MAX_GIVEN = 10  # beyond this many relevant factors the subset walk is skipped (generic evaluation instead)
+    OR of the masks of the name sets the given names cover (each set filed under its first name, so only the sets
+    starting with a given name are tested: no enumeration of subsets, whatever the number of given factors). No
+    memo, hence no first-time evaluation for new factor combinations."""
 
     def __init__(self) -> None:
         self.wrong: dict[tuple[str, bool], int] = {}
@@ -169,6 +180,7 @@ class FactorIndex:
         self.ref = 0
         self.positive = 0  # recommendations whose plain factor criterion asks for a 'yes' (an `all` list)
         self.members: list = []
+        self._by_first: dict | None = None
 
     def add(self, bit: int, c: Any) -> bool:
         from .engine import FactorCriterion
@@ -181,6 +193,7 @@ class FactorIndex:
             self.wrong[n, True] = self.wrong.get((n, True), 0) | bit
         names = frozenset(c.all + c.none)
         self.exact[names] = self.exact.get(names, 0) | bit
+        self._by_first = None
         self.names_of[bit] = tuple(sorted(names))
         self.facts_of[bit] = tuple((n, sys.intern(f"factor:{n}")) for n in self.names_of[bit])
         self.ref |= bit
@@ -188,6 +201,17 @@ class FactorIndex:
             self.positive |= bit
         self.members.append((bit, c))
         return True
+
+    @property
+    def by_first(self) -> dict[str, list]:
+        """first name (sorted) -> [(name set, recommendations with exactly that set)]."""
+        if self._by_first is None:
+            out: dict[str, list] = {}
+            for names, m in self.exact.items():
+                if names:
+                    out.setdefault(min(names), []).append((names, m))
+            self._by_first = out
+        return self._by_first
 
     def match(self, factors: Any) -> Any:
         """An entry like _evaluate's: (false, unknown, None, missing-facts function, true)."""
@@ -201,19 +225,17 @@ class FactorIndex:
             opposite = wrong.get((kv[0], not kv[1]))
             if m or opposite:
                 given.append(kv[0])
-        if len(given) > self.MAX_GIVEN:
-            e = _evaluate(self.members, _FactorsOnly(factors))
-            return e[0], e[1], e[2], None, e[4]
+        # "every name given": the name sets (each filed under its first name) that the given names cover; no
+        # enumeration of subsets, so any number of given factors costs one set test per candidate
         complete = self.exact.get(frozenset(), 0)
-        exact = self.exact
-        for size in range(1, len(given) + 1):
-            for subset in combinations(given, size):
-                m = exact.get(frozenset(subset))
-                if m:
+        given_set = frozenset(given)
+        by_first = self.by_first
+        for n in given:
+            for names, m in by_first.get(n, ()):
+                if names <= given_set:
                     complete |= m
         live = self.ref & ~false
         facts_of = self.facts_of
-        given_set = frozenset(given)
 
         def facts(mask: int) -> dict[str, int]:
             out: dict[str, int] = {}
@@ -228,11 +250,86 @@ class FactorIndex:
         return false, live & ~complete, None, facts, live & complete & self.positive
 
 
-class _FactorsOnly:
-    __slots__ = ("factors",)
+class LesionIndex:
+    """Lesion criteria with one set of terms (``lesion: [a, b]``, ``{any: [...]}``), answered by bit operations.
 
-    def __init__(self, factors: Any) -> None:
-        self.factors = factors
+    LesionCriterion.state asks engine._membership whether the profile's terms fall inside the set: True as soon as
+    one term's cover lies inside it, else unknown if one overlaps it, else False. So the answer for a term list is
+    the OR of the answers for its terms alone, and those are computed once per vocabulary term, by the same
+    criterion's own ``state`` on a one-term profile: per term, the mask of criteria it makes true and the mask it
+    makes unknown. A profile's result is then an OR over its terms, whatever the combination (no memo, no
+    first-time evaluation). Terms outside the vocabulary, and criteria with all/none lists, take the generic path."""
+
+    def __init__(self) -> None:
+        self.members: list = []
+        self.mask = 0
+        self.true: dict[str, int] = {}
+        self.unknown: dict[str, int] = {}
+        self.missing: dict[int, tuple] = {}  # bit -> the facts an unknown state misses (the criterion's own)
+        self.positive = 0
+        self.absent: Any = None  # the entry for a profile without lesions
+
+    def add(self, bit: int, c: Any) -> bool:
+        from .engine import LesionCriterion
+
+        if type(c) is not LesionCriterion or c.any is None or c.all or c.none or bit & self.mask:
+            return False
+        self.members.append((bit, c))
+        self.mask |= bit
+        if c.positive:
+            self.positive |= bit
+        return True
+
+    def finish(self, vocab: Any) -> None:
+        from .model import Profile
+
+        for term in vocab.terms.get("lesion", {}):
+            one = Profile(lesions=(term,))
+            t = u = 0
+            for bit, c in self.members:
+                state, missing = c.state(one)
+                if state is True:
+                    t |= bit
+                elif state is None:
+                    u |= bit
+                    if self.missing.setdefault(bit, missing) != missing:  # not one fact list per criterion
+                        raise ValueError(f"lesion criterion {c.requires!r}: missing facts depend on the terms")
+            self.true[term], self.unknown[term] = t, u
+        by_facts: dict[tuple, int] = {}
+        for bit, missing in self.missing.items():
+            by_facts[missing] = by_facts.get(missing, 0) | bit
+        self.fact_masks = [(fact, m) for missing, m in by_facts.items() for fact in missing]
+        self.absent = _evaluate(self.members, Profile())
+        self.none = _evaluate(self.members, Profile(lesions=()))  # an empty list: no set is met
+
+    def match(self, lesions: Any) -> Any:
+        """An entry like _evaluate's: (false, unknown, (fact, mask) pairs, None, true)."""
+        if lesions is None:
+            return self.absent
+        if not lesions:
+            return self.none
+        t = u = 0
+        true, unknown = self.true, self.unknown
+        for term in lesions:
+            m = true.get(term)
+            if m is None:  # not a vocabulary term: the generic path
+                return _evaluate(self.members, _LesionsOnly(lesions))
+            t |= m
+            u |= unknown[term]
+        u &= ~t
+        facts: dict[str, int] = {}
+        if u:
+            for fact, m in self.fact_masks:
+                if m & u:
+                    facts[fact] = facts.get(fact, 0) | (m & u)
+        return self.mask & ~t & ~u, u, tuple(facts.items()), None, t & self.positive
+
+
+class _LesionsOnly:
+    __slots__ = ("lesions",)
+
+    def __init__(self, lesions: Any) -> None:
+        self.lesions = lesions
 
 
 def _group_key(fields: Any, names: Any, factors: Any, fk: Any) -> Any:
@@ -244,6 +341,23 @@ def _group_key(fields: Any, names: Any, factors: Any, fk: Any) -> Any:
     if len(fields) == 1:
         return fk[fields[0]]
     return tuple([fk[f] for f in fields])
+
+
+def _ceap_views(criteria: Any) -> Any:
+    """The ``reads`` functions of every criterion that reads the CEAP (any_of alternatives included), or None if one
+    does not say what it reads (then the memo keys on the whole CEAP string)."""
+    views: dict = {}
+    todo = list(criteria)
+    while todo:
+        c = todo.pop()
+        for alt in getattr(c, "alternatives", ()):
+            todo.extend(alt)
+        if "ceap" in c.fields and not getattr(c, "alternatives", None):
+            view = getattr(type(c), "reads", None)
+            if view is None:
+                return None
+            views[view] = None
+    return sorted(views, key=lambda f: f.__qualname__)
 
 
 def _factor_names(members: Any) -> frozenset:
@@ -465,7 +579,7 @@ class RawMatcher:
             built = self._canon(self.ceap, "ceap", raw, raw)
             if built is None:
                 return None
-            ceap, ceap_key = built.ceap, built.ceap.raw
+            ceap, ceap_key = built.ceap, self.ix.ceap_key(built.ceap)
             if built.factors:
                 if not self.parser.symptomatic_plain:
                     return None
@@ -527,7 +641,8 @@ class RawMatcher:
         fi = self.fi_memo.new.get(fkey) or self.fi_memo.get(fkey)
         if fi is None:
             fi = self.fi_memo.put(fkey, ix.factor_index.match(factors))
-        false, unknown = fi[0], fi[1]
+        le = ix.lesion_index.match(lesions)
+        false, unknown = fi[0] | le[0], fi[1] | le[1]
         small = self.small
         if small is not None:
             key = tuple(map(fk.__getitem__, SMALL))  # the key _group_key(SMALL, ...) gives in MatchIndex.match
