@@ -163,6 +163,9 @@ class LesionCriterion(Criterion):
             bits.append("no lesion " + ", ".join(form["none"]))
         self.requires = "; ".join(bits)
         self.positive = "any" in form or bool(form.get("all"))
+        # state reads the lesions only as _membership(p.lesions, S, self.leaves) for each of these sets (the batch
+        # index keys its memos on those memberships, not on the term list)
+        self.sets = ([self.any] if self.any is not None else []) + self.all + self.none
 
     def leaves(self, term: str) -> frozenset:
         return self.table.get(term) or frozenset((term,))

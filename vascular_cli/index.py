@@ -78,6 +78,9 @@ class MatchIndex:
         self.lesion_index.finish(engine.kb.vocabulary)
         self.ceap_views = _ceap_views(c for _, criteria in scope for c in criteria)
         self.groups = [(fields, _factor_names(members), members, _Memo()) for fields, members in sorted(groups.items())]
+        vocab = engine.kb.vocabulary
+        self.lesion_views = [LesionView(members, vocab) if "lesions" in fields else None
+                             for fields, _, members, _ in self.groups]
         self.ranges: dict[str, list] = {f: [] for f in NUMERIC}
         for r in self.recs:
             _collect_ranges(r.when, self.ranges)
@@ -118,7 +121,9 @@ class MatchIndex:
         le = self.lesion_index.match(lesions)  # single-set lesion criteria: bit operations, no memo
         false, unknown, touched = fi[0] | le[0], fi[1] | le[1], fi[4] | le[4]
         pending = [e for e in (fi, le) if e[1]]
-        for fields, names, members, memo in self.groups:
+        for (fields, names, members, memo), view in zip(self.groups, self.lesion_views, strict=True):
+            if view is not None:
+                fk["lesions"] = view.key(lesions)
             key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
             if entry is None:
@@ -248,6 +253,62 @@ class FactorIndex:
             return out
 
         return false, live & ~complete, None, facts, live & complete & self.positive
+
+
+class LesionView:
+    """A group's memo key for the lesions: which of its lesion criteria's sets the profile's terms meet.
+
+    A LesionCriterion reads the lesions only through engine._membership(lesions, S, leaves) for each of its
+    ``sets``, and _membership is True if one term's cover lies inside S, else unknown if one overlaps it, else
+    False: the OR of the answers for the terms alone. So each vocabulary term gets, once, two bitmasks over the
+    group's sets (inside, overlapping), computed by _membership itself; a term list's key is the OR of its terms'
+    masks. Distinct term lists that meet the same sets share memo entries. When a criterion of the group reads the
+    lesions some other way, or a term is not in the vocabulary, the key is the term list itself."""
+
+    def __init__(self, members: Any, vocab: Any) -> None:
+        from .engine import LesionCriterion, _membership
+
+        self.masks: dict[str, tuple[int, int]] | None = {}
+        sets: dict[frozenset, int] = {}
+        leaves = None
+        todo = [c for _, c in members]
+        while todo:
+            c = todo.pop()
+            alternatives = getattr(c, "alternatives", None)
+            if alternatives:
+                for alt in alternatives:
+                    todo.extend(alt)
+                continue
+            if "lesions" not in c.fields:
+                continue
+            if type(c) is not LesionCriterion:
+                self.masks = None
+                return
+            leaves = c.leaves
+            for s in c.sets:
+                sets.setdefault(s, len(sets))
+        for term in vocab.terms.get("lesion", {}):
+            inside = overlap = 0
+            for s, i in sets.items():
+                state = _membership((term,), s, leaves)
+                if state is True:
+                    inside |= 1 << i
+                elif state is None:
+                    overlap |= 1 << i
+            self.masks[term] = (inside, overlap)
+
+    def key(self, lesions: Any) -> Any:
+        masks = self.masks
+        if lesions is None or masks is None:
+            return lesions
+        inside = overlap = 0
+        for term in lesions:
+            m = masks.get(term)
+            if m is None:
+                return lesions
+            inside |= m[0]
+            overlap |= m[1]
+        return inside, overlap & ~inside
 
 
 class LesionIndex:
@@ -542,7 +603,7 @@ class RawMatcher:
         self.factors, self.fi_memo = _Memo(), _Memo()
         self.small = next(((names, members, memo) for fields, names, members, memo in index.groups
                            if fields == SMALL), None)
-        self.others = [g for g in index.groups if g[0] != SMALL]
+        self.others = [(*g, view) for g, view in zip(index.groups, index.lesion_views, strict=True) if g[0] != SMALL]
 
     def _canon(self, memo: _Memo, name: str, raw: Any, key: Any) -> Any:
         """The field parsed alone by profile.build (memoised), or None if it is invalid."""
@@ -654,7 +715,9 @@ class RawMatcher:
             false |= entry[0]
             unknown |= entry[1]
         fk["ceap"], fk["lesions"] = ceap_key, lesions
-        for fields, names, members, memo in self.others:
+        for fields, names, members, memo, view in self.others:
+            if view is not None:
+                fk["lesions"] = view.key(lesions)
             key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
             if entry is None:
