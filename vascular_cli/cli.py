@@ -92,6 +92,9 @@ def recommend(
     fhir_bundles: str | None = typer.Option(
         None, "--fhir-bundles", metavar="FILE|-",
         help="Batch: NDJSON, one FHIR R4 Bundle per line (file or -); JSON Lines out."),
+    jobs: str | None = typer.Option(
+        None, "--jobs", "-j", metavar="N",
+        help="Batch: evaluate with N processes (default 1); the output is the same, in the same order."),
     fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(RECOMMEND)}."),
     detail: bool = typer.Option(
         False, "--detail", help="Each recommendation in full: statement, number, section, why."),

@@ -89,8 +89,8 @@ def _read_text(path: str, what: str) -> str:
 def recommend(ceap: str | None, lesion: list[str] | None, bleeding_risk: str | None, severity: str | None,
               symptom_days: str | None, factor: list[str] | None, abi: str | None, ankle_pressure: str | None,
               toe_pressure: str | None, pregnancy_trimester: str | None, profile: str | None, profiles: str | None,
-              fhir: str | None, fhir_bundles: str | None, fmt: str, detail: bool, explain: bool, show_all: bool,
-              include_unverified: bool, source: list[str] | None, include_superseded: bool,
+              fhir: str | None, fhir_bundles: str | None, jobs: str | None, fmt: str, detail: bool, explain: bool,
+              show_all: bool, include_unverified: bool, source: list[str] | None, include_superseded: bool,
               guidelines: list[str] | None, no_bundled: bool) -> int:
     """``vascular recommend`` (options as declared in cli.recommend); returns the exit code."""
     from . import profile as profiles_mod
@@ -114,10 +114,11 @@ def recommend(ceap: str | None, lesion: list[str] | None, bleeding_risk: str | N
         raise InputError(f"{' and '.join(inputs)} cannot be combined (give one input)")
     if (profiles is not None or fhir_bundles is not None) and (fmt not in ("table", "jsonl") or explain or detail):
         raise InputError(f"{inputs[0]} (batch) writes JSON Lines: --format, --explain and --detail do not apply")
+    workers = _jobs(jobs, profiles is not None or fhir_bundles is not None)
     if profiles is not None:
         from .batch import run_batch
 
-        return run_batch(engine, profiles, options, flags, with_possible=show_all)
+        return run_batch(engine, profiles, options, flags, with_possible=show_all, jobs=workers)
     if fhir_bundles is not None:
         from .batch import run_batch
         from .fhir.bundle import MAX_BUNDLE_BYTES
@@ -125,7 +126,7 @@ def recommend(ceap: str | None, lesion: list[str] | None, bleeding_risk: str | N
 
         return run_batch(engine, fhir_bundles, options, flags, with_possible=show_all,
                                    convert=converter(kb, guidelines), option="--fhir-bundles",
-                                   max_line=MAX_BUNDLE_BYTES, what="a FHIR Bundle")
+                                   max_line=MAX_BUNDLE_BYTES, what="a FHIR Bundle", jobs=workers)
     fmt = _choice(fmt, list(RECOMMEND), "--format")
     raw: dict = {}
     from_fhir = None
@@ -159,6 +160,16 @@ def recommend(ceap: str | None, lesion: list[str] | None, bleeding_risk: str | N
     _emit(render, kb, result, include_all=show_all, explain=explain, detail=detail,
           width=_width() if fmt == "table" else None)
     return 0
+
+
+def _jobs(jobs: str | None, batch: bool) -> int:
+    if jobs is None:
+        return 1
+    if not batch:
+        raise InputError("--jobs applies to batch mode (--profiles, --fhir-bundles)")
+    if not (jobs.strip().isdigit() and 1 <= int(jobs) <= 256):
+        raise InputError(f"--jobs: {jobs!r} is not a number of processes (1-256)")
+    return int(jobs)
 
 
 def _emit(render: Any, *args: Any, width: int | None = None, **kwargs: Any) -> None:
