@@ -89,6 +89,10 @@ class MatchIndex:
                       for i, a in enumerate(self.recs) for j, b in enumerate(self.recs)
                       if i < j and engine.conflicting(a, b)]  # the engine's rule, precomputed per pair
         self.conflict_memo = _Memo()
+        self.partners: dict[int, list] = {}  # bit -> the pairs it opens (each pair filed under its first member)
+        for ma, mb, a, b in self.pairs:
+            self.partners.setdefault(ma, []).append((mb, a, b))
+        self.conflict_bits = sum(self.partners)
 
     def ceap_key(self, ceap: Any) -> Any:
         """A CEAP's memo key: what the criteria read of it (engine: each criterion's ``reads``), e.g. the top class
@@ -162,16 +166,23 @@ class MatchIndex:
     def conflicts(self, applies: int) -> list[list[str]]:
         hit = self.conflict_memo.get(applies)
         if hit is None:
-            found = sorted(sorted((a, b)) for ma, mb, a, b in self.pairs if applies & ma and applies & mb)
+            found = []
+            cand = applies & self.conflict_bits
+            while cand:
+                low = cand & -cand
+                found += [sorted((a, b)) for mb, a, b in self.partners[low] if applies & mb]
+                cand ^= low
+            found.sort()
             hit = self.conflict_memo.put(applies, found)
         return hit
 
 
 class FactorIndex:
-    """Factor criteria without an ``any`` list, answered by bit operations over every profile.
+    """Factor criteria (FactorCriterion.state), answered by bit operations over every profile.
 
-    Such a criterion is false when a name in ``all`` is 'no' or a name in ``none`` is 'yes'; otherwise true when the
-    profile gives every name it reads, else unknown. So: false = OR of per-(name, value) masks; "every name given" =
+    A criterion is false when a name in ``all`` is 'no', a name in ``none`` is 'yes', or every name of its ``any``
+    list is given and none is 'yes'; otherwise true when the profile gives every ``all``/``none`` name and one
+    ``any`` name is 'yes', else unknown. So: false = OR of per-(name, value) masks; "every name given" =
     OR of the masks of the name sets the given names cover (each set filed under its first name, so only the sets
     starting with a given name are tested: no enumeration of subsets, whatever the number of given factors). No
     memo, hence no first-time evaluation for new factor combinations."""
@@ -186,12 +197,23 @@ class FactorIndex:
         self.positive = 0  # recommendations whose plain factor criterion asks for a 'yes' (an `all` list)
         self.members: list = []
         self._by_first: dict | None = None
+        self.any_yes: dict[str, int] = {}  # name -> criteria with it in their `any` list
+        self.any_exact: dict[frozenset, int] = {}  # `any` name set -> criteria with exactly that set
+        self.any_ref = 0
+        self._any_first: dict | None = None
 
     def add(self, bit: int, c: Any) -> bool:
         from .engine import FactorCriterion
 
-        if type(c) is not FactorCriterion or c.any or bit in self.names_of:
+        if type(c) is not FactorCriterion or bit in self.names_of:
             return False
+        if c.any:
+            for n in c.any:
+                self.any_yes[n] = self.any_yes.get(n, 0) | bit
+            names_any = frozenset(c.any)
+            self.any_exact[names_any] = self.any_exact.get(names_any, 0) | bit
+            self.any_ref |= bit
+            self._any_first = None
         for n in c.all:
             self.wrong[n, False] = self.wrong.get((n, False), 0) | bit
         for n in c.none:
@@ -199,7 +221,7 @@ class FactorIndex:
         names = frozenset(c.all + c.none)
         self.exact[names] = self.exact.get(names, 0) | bit
         self._by_first = None
-        self.names_of[bit] = tuple(sorted(names))
+        self.names_of[bit] = tuple(sorted(names | frozenset(c.any)))
         self.facts_of[bit] = tuple((n, sys.intern(f"factor:{n}")) for n in self.names_of[bit])
         self.ref |= bit
         if c.positive:
@@ -211,24 +233,30 @@ class FactorIndex:
     def by_first(self) -> dict[str, list]:
         """first name (sorted) -> [(name set, recommendations with exactly that set)]."""
         if self._by_first is None:
-            out: dict[str, list] = {}
-            for names, m in self.exact.items():
-                if names:
-                    out.setdefault(min(names), []).append((names, m))
-            self._by_first = out
+            self._by_first = _by_first(self.exact)
         return self._by_first
+
+    @property
+    def any_first(self) -> dict[str, list]:
+        if self._any_first is None:
+            self._any_first = _by_first(self.any_exact)
+        return self._any_first
 
     def match(self, factors: Any) -> Any:
         """An entry like _evaluate's: (false, unknown, None, missing-facts function, true)."""
-        wrong = self.wrong
-        false = 0
+        wrong, any_yes = self.wrong, self.any_yes
+        false = any_true = 0
         given = []
         for kv in factors.items():
             m = wrong.get(kv)
             if m:
                 false |= m
-            opposite = wrong.get((kv[0], not kv[1]))
-            if m or opposite:
+            a = any_yes.get(kv[0])
+            if a is not None:
+                if kv[1]:
+                    any_true |= a
+                given.append(kv[0])
+            elif m or wrong.get((kv[0], not kv[1])):
                 given.append(kv[0])
         # "every name given": the name sets (each filed under its first name) that the given names cover; no
         # enumeration of subsets, so any number of given factors costs one set test per candidate
@@ -239,6 +267,15 @@ class FactorIndex:
             for names, m in by_first.get(n, ()):
                 if names <= given_set:
                     complete |= m
+        if self.any_ref:  # an `any` list is false when every name is given and none is yes, true with one yes
+            any_complete = 0
+            any_first = self.any_first
+            for n in given:
+                for names, m in any_first.get(n, ()):
+                    if names <= given_set:
+                        any_complete |= m
+            false |= self.any_ref & any_complete & ~any_true
+            complete &= ~self.any_ref | any_true
         live = self.ref & ~false
         facts_of = self.facts_of
 
@@ -253,6 +290,14 @@ class FactorIndex:
             return out
 
         return false, live & ~complete, None, facts, live & complete & self.positive
+
+
+def _by_first(exact: dict[frozenset, int]) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for names, m in exact.items():
+        if names:
+            out.setdefault(min(names), []).append((names, m))
+    return out
 
 
 class LesionView:
