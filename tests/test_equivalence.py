@@ -84,6 +84,7 @@ def test_conflicts_are_reported_by_the_batch_path():
 def test_small_memos_evict_and_stay_correct():
     ev = BatchEvaluator(ENGINE, {})
     memos = [m for *_, m in ev.index.groups] + [ev.raw.ceap, ev.raw.lesion, ev.raw.factors, ev.raw.fi_memo,
+                                                 ev.raw.lines,
                                                  ev.heads, ev.parser.derived] + list(ev.index.buckets.values())
     for m in memos:
         m.limit = 3

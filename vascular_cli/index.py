@@ -646,6 +646,7 @@ class RawMatcher:
         self.fields = parser.fields
         self.ceap, self.lesion, self.choice = _Memo(), _Memo(), _Memo()
         self.factors, self.fi_memo = _Memo(), _Memo()
+        self.lines = _Memo()  # canonical line values -> (applies, possible)
         self.small = next(((names, members, memo) for fields, names, members, memo in index.groups
                            if fields == SMALL), None)
         self.others = [(*g, view) for g, view in zip(index.groups, index.lesion_views, strict=True) if g[0] != SMALL]
@@ -741,6 +742,11 @@ class RawMatcher:
             # every field is valid on its own (checked above), so this is the error the full parser would raise
             return derived
         factors, fkey = derived[0], derived[1]
+        # the whole line's canonical values (everything any group key is made of): one lookup when seen before
+        line_key = (ceap_key, lesions, tuple(map(fk.__getitem__, SMALL)), fkey)
+        hit = self.lines.new.get(line_key) or self.lines.get(line_key)
+        if hit is not None:
+            return hit
 
         ix = self.ix
         profile = None  # built only when a memo misses
@@ -773,7 +779,7 @@ class RawMatcher:
                     entry = memo.put(key, _evaluate(members, profile))
             false |= entry[0]
             unknown |= entry[1]
-        return ix.all & ~false & ~unknown, unknown & ~false
+        return self.lines.put(line_key, (ix.all & ~false & ~unknown, unknown & ~false))
 
     def _profile(self, ceap: Any, lesions: Any, fk: Any, factors: Any, numeric: Any) -> Any:
         return self.Profile(ceap=ceap, lesions=lesions, factors=dict(sorted(factors.items())),
