@@ -228,7 +228,8 @@ def validate(paths: list[str] | None, fmt: str, strict: bool, no_bundled: bool, 
              skip_other: bool) -> int:
     """``vascular validate`` (options as declared in cli.validate); returns the exit code."""
     from . import config as config_mod
-    from .loader import collect, load, reported
+    from .kbcache import load_cached
+    from .loader import collect, reported
     from .render import get
 
     fmt = _choice(fmt, list(VALIDATE), "--format")
@@ -246,7 +247,7 @@ def validate(paths: list[str] | None, fmt: str, strict: bool, no_bundled: bool, 
             return 0
     elif paths and collect(paths) == ([], []):  # only empty directories: nothing to check is a usage error
         raise InputError(f"no YAML files (*.yaml, *.yml) in {', '.join(paths)}")
-    kb = load(paths or None, bundled=not no_bundled)
+    kb = load_cached(paths or None, bundled=not no_bundled)  # the checks of unchanged files are cached too
     cfg = config_mod.load(config)
     problems = cfg.apply(reported(kb))
     files = list(kb.files) if not paths or no_bundled else [f for f in kb.files if not f.path.startswith("<bundled>/")]
