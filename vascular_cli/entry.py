@@ -84,7 +84,7 @@ def click_context(cmd: Any) -> Any:
     try:
         from typer._click.core import Context
     except ImportError:  # typer versions that use click directly
-        from click.core import Context  # type: ignore[no-redef]
+        from click.core import Context  # type: ignore[no-redef,assignment]
     return Context(cmd, info_name=cmd.name, help_option_names=["-h", "--help"])
 
 

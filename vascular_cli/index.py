@@ -315,7 +315,7 @@ class LesionView:
 
         self.masks: dict[str, tuple[int, int]] | None = {}
         sets: dict[frozenset, int] = {}
-        leaves = None
+        leaves: Any = None
         todo = [c for _, c in members]
         while todo:
             c = todo.pop()
