@@ -182,11 +182,12 @@ def main() -> None:
     ap.add_argument("--baseline", help="another source tree measured side by side (e.g. the main branch)")
     ap.add_argument("--lines", type=int, help="profiles per batch data set")
     ap.add_argument("--memory-lines", type=int, nargs=2, help="small and large inputs of the memory benchmark")
+    ap.add_argument("--runs", type=int, help="repetitions of each start-up command (default 11, --quick 5)")
     ap.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
     args = ap.parse_args()
     n = args.lines or (20_000 if args.quick else 100_000)
     n_small, n_large = args.memory_lines or ((10_000, 100_000) if args.quick else (100_000, 1_000_000))
-    runs = 5 if args.quick else 11
+    runs = args.runs or (5 if args.quick else 11)
     batch_runs = 3 if args.quick else 5
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as d:
@@ -219,7 +220,8 @@ def write(r: dict, args: argparse.Namespace) -> None:
     base = "baseline" in r["startup"]["--version"]
     cmd = "python bench/run.py" + (" --quick" if args.quick else "") + (
         f" --baseline {args.baseline}" if args.baseline else "") + (f" --lines {args.lines}" if args.lines else "") + (
-        f" --memory-lines {args.memory_lines[0]} {args.memory_lines[1]}" if args.memory_lines else "")
+        f" --memory-lines {args.memory_lines[0]} {args.memory_lines[1]}" if args.memory_lines else "") + (
+        f" --runs {args.runs}" if args.runs else "")
     lb, la = r["load"]["before"], r["load"]["after"]
     lines = [
         "# Benchmark results", "",
