@@ -36,7 +36,7 @@ class Run:
 
 def cli(*args: str, stdin: bytes = b"", env: dict | None = None) -> Run:
     """Run ``vascular ARGS`` in-process."""
-    from vascular_cli.cli import main
+    from vascular_cli.entry import main  # the fast path where it applies, typer otherwise (as installed)
 
     old = sys.stdin, sys.stdout, sys.stderr
     old_env = {k: os.environ.get(k) for k in (env or {})}

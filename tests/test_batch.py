@@ -93,7 +93,7 @@ def test_memo_does_not_mix_up_threshold_sides():
 
 def _run_subprocess(args, **kw):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.Popen([sys.executable, "-c", "from vascular_cli.cli import run; run()", *args], env=env, **kw)
+    return subprocess.Popen([sys.executable, "-c", "from vascular_cli.entry import run; run()", *args], env=env, **kw)
 
 
 def test_sigpipe_from_head_leaves_whole_lines_and_exits_quietly(tmp_path):
@@ -133,3 +133,42 @@ def test_factor_defaults_merge_with_each_line_like_a_profile_document():
     assert single["profile"]["factors"]["malignancy"] is False and single["profile"]["factors"]["pregnancy"] is False
     assert rows[0]["status"] == "ok"
     assert rows[0]["applies"] == [x["id"] for x in single["recommendations"] if x["status"] == "applies"]
+
+
+def test_jobs_give_the_output_of_one_process():
+    """Issue 15 point 4: --jobs N writes exactly what one process writes (line numbers, order, errors, exit code),
+    over several chunks."""
+    import random
+
+    from vascular_cli import batch
+
+    rng = random.Random(5)
+    lines = []
+    for i in range(3 * batch.CHUNK + 17):
+        r = rng.random()
+        if r < 0.05:
+            lines.append(b"not json\n")
+        elif r < 0.08:
+            lines.append(b'{"ceap": "C7"}\n')
+        else:
+            lines.append(json.dumps({"id": i, "ceap": rng.choice(["C2", "C4b", "C6,s Es Ad Pr,o"]),
+                                     "lesion": rng.sample(["nivl", "chronic-occlusion", "deep-reflux",
+                                                           "acute-iliofemoral-dvt"], 2),
+                                     "symptom_days": rng.randint(0, 30)}).encode() + b"\n")
+    data = b"".join(lines)
+    one = cli("recommend", "--profiles", "-", stdin=data)
+    two = cli("recommend", "--profiles", "-", "--jobs", "2", stdin=data)
+    assert one.code == 1 and (two.code, two.out, two.err) == (one.code, one.out, one.err)
+    assert [x["line"] for x in _lines(two.out)] == list(range(1, len(lines) + 1))
+    full = cli("recommend", "--profiles", "-", "--all", "-j", "3", stdin=data)
+    assert full.out == cli("recommend", "--profiles", "-", "--all", stdin=data).out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--jobs", "0", "--profiles", "-"], "--jobs: '0' is not a number of processes (1-256)"),
+    (["--jobs", "two", "--profiles", "-"], "--jobs: 'two' is not a number of processes (1-256)"),
+    (["--jobs", "2", "--ceap", "C6"], "--jobs applies to batch mode (--profiles, --fhir-bundles)"),
+])
+def test_jobs_errors(args, message):
+    r = cli("recommend", *args)
+    assert r.code == 2 and r.err == f"vascular: error: {message}\n"

@@ -159,11 +159,45 @@ class _Progress:
         sys.stderr.write("\n")
 
 
+def _line(ev: BatchEvaluator, convert: Any, max_line: int, what: str, n: int, raw: bytes | None) -> tuple[bool, str]:
+    """One input line -> (ok, its output line). The one place a line is turned into output, in every process."""
+    doc, error = parse_line(raw, max_line, what)
+    if doc is not None and convert is not None:
+        doc, error = convert(doc)
+    if doc is not None:
+        ok, body = ev.fragment(doc)
+        ident = doc.get("id")
+        ident = _dumps(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else "null"
+    else:
+        ok, body, ident = False, '"status":"error","error":' + _dumps(error), "null"
+    return ok, f'{{"line":{n},"id":{ident},{body}}}\n'
+
+
+CHUNK = 1024  # lines per task sent to a worker process (--jobs)
+_WORKER: Any = None  # (evaluator, convert, max_line, what), set before the workers are forked
+
+
+def _chunk(lines: list) -> tuple[str, int]:
+    """A worker's task: consecutive (line number, bytes) -> (their output lines, bad line count)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
+    ev, convert, max_line, what = _WORKER
+    out = []
+    bad = 0
+    for n, raw in lines:
+        ok, text = _line(ev, convert, max_line, what, n, raw)
+        bad += not ok
+        out.append(text)
+    return "".join(out), bad
+
+
 def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = None, out: Any = None,
               with_possible: bool = False, convert: Any = None, option: str = "--profiles", max_line: int = MAX_LINE,
-              what: str = "a profile") -> int:
+              what: str = "a profile", jobs: int = 1) -> int:
     """Run batch mode; returns the exit code (0, or 1 if any line was bad). ``convert`` turns each parsed line
-    into a profile document, returning (document, None) or (None, error message) (FHIR Bundles: fhir/commands.py)."""
+    into a profile document, returning (document, None) or (None, error message) (FHIR Bundles: fhir/commands.py).
+    ``jobs`` > 1: that many worker processes evaluate chunks of lines; the output is the same, in the same order."""
     out = out or sys.stdout
     ev = BatchEvaluator(engine, options, defaults, with_possible)
     try:
@@ -182,31 +216,35 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
     buf: list[str] = []
     stop = _StopFlag()
     n_done = 0
+    pool = None
     try:
-        for n, raw in _lines(stream, max_line):
-            n_done = n
-            doc, error = parse_line(raw, max_line, what)
-            if doc is not None and convert is not None:
-                doc, error = convert(doc)
-            if doc is not None:
-                ok, body = ev.fragment(doc)
-                ident = doc.get("id")
-                ident = _dumps(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else "null"
-            else:
-                ok, body, ident = False, '"status":"error","error":' + _dumps(error), "null"
-            if not ok:
-                bad += 1
-            buf.append(f'{{"line":{n},"id":{ident},{body}}}\n')
-            if len(buf) >= 256 or interactive or stop.set:
-                _flush(out, buf)
-                progress.update(n, stream.tell() if total else None)
-            if stop.set:
-                break
-        _flush(out, buf)
+        if jobs > 1 and not interactive and _can_fork():
+            global _WORKER
+            import multiprocessing
+
+            _WORKER = (ev, convert, max_line, what)
+            pool = multiprocessing.get_context("fork").Pool(jobs)
+            n_done, bad = _run_parallel(pool, jobs, stream, max_line, out, progress, stop, total)
+        else:
+            for n, raw in _lines(stream, max_line):
+                n_done = n
+                ok, text = _line(ev, convert, max_line, what, n, raw)
+                if not ok:
+                    bad += 1
+                buf.append(text)
+                if len(buf) >= 256 or interactive or stop.set:
+                    _flush(out, buf)
+                    progress.update(n, stream.tell() if total else None)
+                if stop.set:
+                    break
+            _flush(out, buf)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         quiet_stdout()
         return 0
     finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
         stop.restore()
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -217,6 +255,45 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
     if bad:
         print(f"vascular: {bad} bad line(s) in {source if source != '-' else '<stdin>'}", file=sys.stderr)
     return 1 if bad else 0
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _run_parallel(pool: Any, jobs: int, stream: Any, max_line: int, out: Any, progress: _Progress, stop: Any,
+                  total: int | None) -> tuple[int, int]:
+    """Chunks of lines to the workers, at most 2 per worker in flight (memory stays bounded); results written in
+    input order as they complete. Returns (lines read, bad lines)."""
+    from collections import deque
+
+    pending: deque = deque()
+    bad = n_done = 0
+    chunk: list = []
+
+    def drain(limit: int) -> None:
+        nonlocal bad
+        while len(pending) > limit:
+            text, b = pending.popleft().get()
+            bad += b
+            _flush(out, [text])
+
+    for n, raw in _lines(stream, max_line):
+        n_done = n
+        chunk.append((n, raw))
+        if len(chunk) >= CHUNK:
+            pending.append(pool.apply_async(_chunk, (chunk,)))
+            chunk = []
+            drain(2 * jobs)
+            progress.update(n, stream.tell() if total else None)
+        if stop.set:
+            break
+    if chunk and not stop.set:
+        pending.append(pool.apply_async(_chunk, (chunk,)))
+    drain(0)
+    return n_done, bad
 
 
 def _flush(out: Any, buf: list[str]) -> None:

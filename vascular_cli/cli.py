@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
 
-from . import DISCLAIMER, __version__
-from .errors import DataError, InputError, VascularError
+from . import DISCLAIMER, frontend
+from .errors import InputError
 from .fields import BY_KEY
+from .frontend import _choice, _emit, _kb, _width
 from .render import CEAP, LIST, RECOMMEND, SHOW, VALIDATE, VOCAB, names
 
 HELP = ("Venous-disease guideline recommendations (SVS/AVF, ESVS, CIRSE, ACR): graded, sourced, explained. "
@@ -43,8 +43,7 @@ def build_app(only: str | None = None) -> typer.Typer:
 
 def _version(value: bool) -> Any:
     if value:
-        print(f"vascular {__version__}")
-        raise typer.Exit()
+        raise typer.Exit(frontend.version())
 
 
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
@@ -53,50 +52,6 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 NO_BUNDLED_HELP = "Use only the given paths: not the bundled documents, vocabulary, grading systems or FHIR mapping."
-
-
-def _kb(guidelines: list[str] | None, no_bundled: bool = False) -> Any:
-    from .kbcache import load_checked
-
-    for g in guidelines or ():
-        if not os.path.exists(g):
-            raise InputError(f"--guidelines: {g!r} is not a file or directory")
-    if no_bundled and not guidelines:
-        raise InputError("--no-bundled needs --guidelines DIR (the knowledge base to use instead)")
-    kb = load_checked(guidelines or None, not no_bundled)
-    if guidelines and not any(g.path.startswith("<bundled>/") is False for g in kb.guidelines):
-        raise InputError(f"--guidelines: no guideline documents (YAML files with a top-level 'guideline' key) in "
-                         f"{', '.join(guidelines)}")
-    return kb
-
-
-def _required(value: Any, name: str, what: str) -> None:
-    """A required argument: some typer releases pass None for a missing one with newer clicks instead of refusing."""
-    if value is None:
-        raise InputError(f"missing argument {name}: give {what}")
-
-
-def _choice(value: str, valid: Any, option: str) -> str:
-    from .suggest import did_you_mean
-
-    if value not in valid:
-        raise InputError(f"{option}: {value!r} is not valid{did_you_mean(value, valid)} (valid: {', '.join(valid)})")
-    return value
-
-
-def _read_text(path: str, what: str) -> str:
-    from .limits import MAX_BYTES
-    from .loader import read_bytes
-    from .yamlio import YAMLProblem, decode
-
-    try:
-        data = sys.stdin.buffer.read(MAX_BYTES + 1) if path == "-" else read_bytes(path)
-    except OSError as e:
-        raise InputError(f"{what} {path!r}: cannot read ({e.strerror})") from None
-    try:
-        return decode(data)
-    except YAMLProblem as e:
-        raise InputError(f"{'<stdin>' if path == '-' else path}:{e.line}:{e.col}: {e.message}") from None
 
 
 def _field(key: str) -> Any:
@@ -137,6 +92,9 @@ def recommend(
     fhir_bundles: str | None = typer.Option(
         None, "--fhir-bundles", metavar="FILE|-",
         help="Batch: NDJSON, one FHIR R4 Bundle per line (file or -); JSON Lines out."),
+    jobs: str | None = typer.Option(
+        None, "--jobs", "-j", metavar="N",
+        help="Batch: evaluate with N processes (default 1); the output is the same, in the same order."),
     fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=f"Output format: {names(RECOMMEND)}."),
     detail: bool = typer.Option(
         False, "--detail", help="Each recommendation in full: statement, number, section, why."),
@@ -153,123 +111,7 @@ def recommend(
     no_bundled: bool = _no_bundled_option(),
 ) -> None:
     """Recommendations for a patient profile, each with its native grade, source and why it matched."""
-    from . import profile as profiles_mod
-    from .engine import Engine
-    from .render import get
-    from .render.words import document_error, option_error
-
-    given = dict(ceap=ceap, lesion=lesion or None, bleeding_risk=bleeding_risk, severity=severity,
-                 symptom_days=symptom_days, factors=factor or None, abi=abi, ankle_pressure=ankle_pressure,
-                 toe_pressure=toe_pressure, pregnancy_trimester=pregnancy_trimester)
-    flags = {k: v for k, v in given.items() if v is not None}  # profile values given as options
-    kb = _kb(guidelines, no_bundled)
-    engine = Engine(kb)
-    options = dict(include_superseded=include_superseded, sources=_sources(kb, source),
-                   include_unverified=include_unverified)
-    if profiles is not None and profile is not None:
-        raise InputError("--profiles (batch) and --profile cannot be combined")
-    inputs = [o for o, v in (("--profile", profile), ("--profiles", profiles), ("--fhir", fhir),
-                             ("--fhir-bundles", fhir_bundles)) if v is not None]
-    if len(inputs) > 1:
-        raise InputError(f"{' and '.join(inputs)} cannot be combined (give one input)")
-    if (profiles is not None or fhir_bundles is not None) and (fmt not in ("table", "jsonl") or explain or detail):
-        raise InputError(f"{inputs[0]} (batch) writes JSON Lines: --format, --explain and --detail do not apply")
-    if profiles is not None:
-        from .batch import run_batch
-
-        raise typer.Exit(run_batch(engine, profiles, options, flags, with_possible=show_all))
-    if fhir_bundles is not None:
-        from .batch import run_batch
-        from .fhir.bundle import MAX_BUNDLE_BYTES
-        from .fhir.commands import converter
-
-        raise typer.Exit(run_batch(engine, fhir_bundles, options, flags, with_possible=show_all,
-                                   convert=converter(kb, guidelines), option="--fhir-bundles",
-                                   max_line=MAX_BUNDLE_BYTES, what="a FHIR Bundle"))
-    fmt = _choice(fmt, list(RECOMMEND), "--format")
-    raw: dict = {}
-    from_fhir = None
-    if fhir is not None:
-        from .fhir.commands import document
-
-        raw, from_fhir = document(kb, fhir, guidelines)
-        if "factors" in flags and raw.get("factors"):
-            flags["factors"] = _merge_factors(kb, raw["factors"], flags["factors"])
-    if profile is not None:
-        name = "<stdin>" if profile == "-" else profile
-        doc = profiles_mod.parse_text(kb.vocabulary, _read_text(profile, "--profile"), name)
-        try:
-            profiles_mod.from_mapping(kb.vocabulary, doc, prefix=f"{name}: ")  # reports bad documents precisely
-        except InputError as e:
-            raise document_error(e) from None
-        raw = dict(doc)
-        if "factors" in flags and raw.get("factors"):
-            flags["factors"] = _merge_factors(kb, raw["factors"], flags["factors"])
-    raw.update(flags)
-    try:
-        prof = profiles_mod.build(kb.vocabulary, **raw)
-    except InputError as e:
-        raise option_error(e) from None
-    result = engine.evaluate(prof, **options)
-    render = get(RECOMMEND, fmt)
-    if from_fhir is not None:  # the output gains a `fhir` object (provenance per fact, ignored codes)
-        from .fhir.commands import with_fhir
-
-        render = with_fhir(render, fmt, from_fhir)
-    _emit(render, kb, result, include_all=show_all, explain=explain, detail=detail,
-          width=_width() if fmt == "table" else None)
-
-
-def _emit(render: Any, *args: Any, width: int | None = None, **kwargs: Any) -> None:
-    """Run a renderer on stdout; a reader that goes away (``| head``) ends the run quietly with exit 0."""
-    if width is not None:
-        kwargs["width"] = width
-    try:
-        render(*args, sys.stdout, **kwargs)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _quiet_stdout()
-    except SystemExit as e:  # rich turns a broken pipe into SystemExit(1) itself
-        if e.code != 1 or not _stdout_gone():
-            raise
-        _quiet_stdout()
-
-
-def _stdout_gone() -> bool:
-    try:
-        sys.stdout.flush()
-        return False
-    except (BrokenPipeError, OSError, ValueError):
-        return True
-
-
-def _merge_factors(kb: Any, base: Any, override: Any) -> list:
-    """The profile document's factors (list or mapping, already validated) with the --factor options on top."""
-    from .profile import merge_factors, parse_factors
-
-    try:
-        parse_factors(kb.vocabulary, override)
-    except InputError as e:
-        from .render.words import option_error
-
-        raise option_error(e) from None
-    return merge_factors(kb.vocabulary, base, override)
-
-
-def _sources(kb: Any, wanted: Any) -> Any:
-    if not wanted:
-        return None
-    valid = sorted({g.body for g in kb.guidelines} | {g.id for g in kb.guidelines})
-    lowered = {v.lower() for v in valid}
-    for w in wanted:
-        if w.lower() not in lowered:
-            _choice(w, valid, "--source")
-    return wanted
-
-
-def _width() -> int | None:
-    cols = os.environ.get("COLUMNS", "")
-    return int(cols) if cols.isdigit() and int(cols) > 20 else None
+    _exit(frontend.recommend(**locals()))
 
 
 @command()
@@ -290,51 +132,7 @@ def validate(
              "hook) instead of reporting VG003."),
 ) -> Any:
     """Check guideline files; every problem as file:line:col: CODE message. Exit 0 clean, 1 problems."""
-    from . import config as config_mod
-    from .loader import collect, load, reported
-    from .render import get
-
-    fmt = _choice(fmt, list(VALIDATE), "--format")
-    missing = [p for p in paths or () if not os.path.exists(p)]
-    if missing:
-        raise InputError(f"no such file or directory: {', '.join(missing)}")
-    if config is not None and not os.path.isfile(config):
-        raise InputError(f"--config: no such file: {config}")
-    if no_bundled and not paths:
-        raise InputError("--no-bundled needs the paths to check")
-    if skip_other and paths:
-        paths = _vascular_files(paths)
-        if not paths:
-            print("0 file(s), 0 error(s), 0 warning(s)", file=sys.stderr)
-            raise typer.Exit(0)
-    elif paths and collect(paths) == ([], []):  # only empty directories: nothing to check is a usage error
-        raise InputError(f"no YAML files (*.yaml, *.yml) in {', '.join(paths)}")
-    kb = load(paths or None, bundled=not no_bundled)
-    cfg = config_mod.load(config)
-    problems = cfg.apply(reported(kb))
-    files = list(kb.files) if not paths or no_bundled else [f for f in kb.files if not f.path.startswith("<bundled>/")]
-    sys.stdout.write(get(VALIDATE, fmt)(problems, files))
-    errors = sum(p.level == "error" for p in problems)
-    warnings = len(problems) - errors
-    print(f"{kb.read} file(s), {errors} error(s), {warnings} warning(s)", file=sys.stderr)
-    raise typer.Exit(1 if errors or (strict and warnings) else 0)
-
-
-def _vascular_files(paths: list[str]) -> list[str]:
-    """The given files that are vascular documents by content (directories are kept: they are read as a whole)."""
-    from .loader import is_vascular_text, read_bytes
-
-    out = []
-    for p in paths:
-        if os.path.isdir(p):
-            out.append(p)
-            continue
-        try:
-            if is_vascular_text(read_bytes(p)):
-                out.append(p)
-        except OSError:
-            out.append(p)  # unreadable: reported as such
-    return out
+    _exit(frontend.validate(**locals()))
 
 
 @command()
@@ -491,6 +289,12 @@ def serve(
     return 0
 
 
+def _required(value: Any, name: str, what: str) -> None:
+    """A required argument: some typer releases pass None for a missing one with newer clicks instead of refusing."""
+    if value is None:
+        raise InputError(f"missing argument {name}: give {what}")
+
+
 class _Never(Exception):
     """Stands in for an exception class the installed click does not define (never raised)."""
 
@@ -503,52 +307,37 @@ def _click_exceptions() -> Any:
     return exceptions
 
 
+def _exit(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: every error ends in one clear message and a documented exit code, never a traceback."""
+    """The typer app's entry (help, completion, usage errors; entry.main takes plain command lines without it):
+    every error ends in one clear message and a documented exit code, never a traceback."""
     exc = _click_exceptions()
     args = sys.argv[1:] if argv is None else list(argv)
     only = args[0] if args and args[0] in COMMANDS else None
-    try:
-        rv = build_app(only)(args=args, prog_name="vascular", standalone_mode=False)
-        return rv if isinstance(rv, int) else 0
-    except typer.Exit as e:
-        return e.exit_code
-    except getattr(exc, "NoArgsIsHelpError", _Never) as e:  # click >= 8.2; older clicks print the help themselves
-        print(e.format_message() if hasattr(e, "format_message") else "", file=sys.stderr)
-        return 2
-    except exc.UsageError as e:
-        print(f"vascular: error: {e.format_message()}", file=sys.stderr)
-        return 2
-    except exc.ClickException as e:
-        print(f"vascular: error: {e.format_message()}", file=sys.stderr)
-        return e.exit_code
-    except DataError as e:
-        for p in e.problems[:20]:
-            print(p, file=sys.stderr)
-        more = len(e.problems) - 20
-        print(("" if more <= 0 else f"... and {more} more\n") + f"vascular: error: {e} - run 'vascular validate' "
-              "on the guideline files for the full report", file=sys.stderr)
-        return 1
-    except VascularError as e:
-        print(f"vascular: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        print("vascular: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        _quiet_stdout()
-        return 0
-    except Exception as e:  # a bug: still one line, never a traceback (VASCULAR_DEBUG=1 shows it)
-        if os.environ.get("VASCULAR_DEBUG"):
-            raise
-        print(f"vascular: internal error (please report it): {type(e).__name__}: {e}", file=sys.stderr)
-        return 70
 
+    def call() -> Any:
+        try:
+            return build_app(only)(args=args, prog_name="vascular", standalone_mode=False)
+        except typer.Exit as e:
+            return e.exit_code
+        except getattr(exc, "NoArgsIsHelpError", _Never) as e:  # click >= 8.2; older clicks print the help
+            print(e.format_message() if hasattr(e, "format_message") else "", file=sys.stderr)
+            return 2
+        except exc.UsageError as e:
+            print(f"vascular: error: {e.format_message()}", file=sys.stderr)
+            return 2
+        except exc.ClickException as e:
+            print(f"vascular: error: {e.format_message()}", file=sys.stderr)
+            return e.exit_code
+        except typer.Abort:  # click has written the new line already
+            print("vascular: interrupted", file=sys.stderr)
+            return 130
 
-def _quiet_stdout() -> None:
-    from .stdio import quiet_stdout
-
-    quiet_stdout()
+    return frontend.guarded(call)
 
 
 def run() -> None:

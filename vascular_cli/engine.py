@@ -106,6 +106,11 @@ class CeapCriterion(Criterion):
         self.requires = ("CEAP " + f"{spec.get('min', 'C0')}-{spec.get('max', 'C6')}" if isinstance(spec, dict)
                          else "CEAP " + " or ".join(spec))
 
+    @staticmethod
+    def reads(ceap: Any) -> Any:
+        """What ``state`` reads of a given CEAP (the batch index memoises on it, not on the whole string)."""
+        return ceap.top
+
     def state(self, p: Profile) -> State:
         if p.ceap is None:
             return None, ("ceap",)
@@ -122,6 +127,11 @@ class EtiologyCriterion(Criterion):
     def __init__(self, spec: Any) -> None:
         self.allowed = frozenset(c for e in spec for c in _ceap_leaves(e))
         self.requires = "CEAP etiology " + " or ".join(spec)
+
+    @staticmethod
+    def reads(ceap: Any) -> Any:
+        """What ``state`` reads of a given CEAP (the batch index memoises on it, not on the whole string)."""
+        return ceap.etiology
 
     def state(self, p: Profile) -> State:
         if p.ceap is None or not p.ceap.etiology:
@@ -153,6 +163,9 @@ class LesionCriterion(Criterion):
             bits.append("no lesion " + ", ".join(form["none"]))
         self.requires = "; ".join(bits)
         self.positive = "any" in form or bool(form.get("all"))
+        # state reads the lesions only as _membership(p.lesions, S, self.leaves) for each of these sets (the batch
+        # index keys its memos on those memberships, not on the term list)
+        self.sets = ([self.any] if self.any is not None else []) + self.all + self.none
 
     def leaves(self, term: str) -> frozenset:
         return self.table.get(term) or frozenset((term,))

@@ -21,7 +21,6 @@ tests/test_index.py checks against the engine that both give the same statuses a
 from __future__ import annotations
 
 import sys
-from itertools import combinations
 from typing import Any
 
 from .engine import in_range, rank_facts
@@ -68,14 +67,20 @@ class MatchIndex:
         self.all = (1 << len(scope)) - 1
         groups: dict[tuple[str, ...], list] = {}
         self.factor_index = FactorIndex()
+        self.lesion_index = LesionIndex()
         for bit, (_, criteria) in enumerate(scope):
             for c in criteria:
-                if self.factor_index.add(1 << bit, c):
+                if self.factor_index.add(1 << bit, c) or self.lesion_index.add(1 << bit, c):
                     continue
                 # criteria reading only small-valued fields share one group (fewer lookups per profile)
                 fields = SMALL if set(c.fields) <= set(SMALL) else c.fields
                 groups.setdefault(fields, []).append((1 << bit, c))
+        self.lesion_index.finish(engine.kb.vocabulary)
+        self.ceap_views = _ceap_views(c for _, criteria in scope for c in criteria)
         self.groups = [(fields, _factor_names(members), members, _Memo()) for fields, members in sorted(groups.items())]
+        vocab = engine.kb.vocabulary
+        self.lesion_views = [LesionView(members, vocab) if "lesions" in fields else None
+                             for fields, _, members, _ in self.groups]
         self.ranges: dict[str, list] = {f: [] for f in NUMERIC}
         for r in self.recs:
             _collect_ranges(r.when, self.ranges)
@@ -84,6 +89,19 @@ class MatchIndex:
                       for i, a in enumerate(self.recs) for j, b in enumerate(self.recs)
                       if i < j and engine.conflicting(a, b)]  # the engine's rule, precomputed per pair
         self.conflict_memo = _Memo()
+        self.partners: dict[int, list] = {}  # bit -> the pairs it opens (each pair filed under its first member)
+        for ma, mb, a, b in self.pairs:
+            self.partners.setdefault(ma, []).append((mb, a, b))
+        self.conflict_bits = sum(self.partners)
+
+    def ceap_key(self, ceap: Any) -> Any:
+        """A CEAP's memo key: what the criteria read of it (engine: each criterion's ``reads``), e.g. the top class
+        and the etiology, so that distinct strings with the same classes share memo entries."""
+        if ceap is None:
+            return None
+        if self.ceap_views is None:
+            return ceap.raw
+        return tuple([view(ceap) for view in self.ceap_views])
 
     def _bucket(self, field: str, value: Any) -> Any:
         if value is None:
@@ -97,16 +115,19 @@ class MatchIndex:
     def match(self, p: Any) -> Any:
         """(applies mask, possible mask, partial mask, entries) for a profile: ``partial`` = possible and partly
         matched; ``entries`` hold the missing facts, expanded by ``missing(entries, partial)`` only when asked."""
-        ceap, lesions = (p.ceap.raw if p.ceap is not None else None), p.lesions
+        ceap, lesions = self.ceap_key(p.ceap), p.lesions
         fk = {"ceap": ceap, "lesions": lesions, **{f: getattr(p, f) for f in CHOICE}}
         for f in NUMERIC:
             v = getattr(p, f)
             fk[f] = None if v is None else self._bucket(f, v)
         factors = p.factors
         fi = self.factor_index.match(factors)  # plain all/none factor criteria: bit operations, no memo
-        false, unknown, touched = fi[0], fi[1], fi[4]
-        pending = [fi] if fi[1] else []
-        for fields, names, members, memo in self.groups:
+        le = self.lesion_index.match(lesions)  # single-set lesion criteria: bit operations, no memo
+        false, unknown, touched = fi[0] | le[0], fi[1] | le[1], fi[4] | le[4]
+        pending = [e for e in (fi, le) if e[1]]
+        for (fields, names, members, memo), view in zip(self.groups, self.lesion_views, strict=True):
+            if view is not None:
+                fk["lesions"] = view.key(lesions)
             key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
             if entry is None:
@@ -145,20 +166,26 @@ class MatchIndex:
     def conflicts(self, applies: int) -> list[list[str]]:
         hit = self.conflict_memo.get(applies)
         if hit is None:
-            found = sorted(sorted((a, b)) for ma, mb, a, b in self.pairs if applies & ma and applies & mb)
+            found = []
+            cand = applies & self.conflict_bits
+            while cand:
+                low = cand & -cand
+                found += [sorted((a, b)) for mb, a, b in self.partners[low] if applies & mb]
+                cand ^= low
+            found.sort()
             hit = self.conflict_memo.put(applies, found)
         return hit
 
 
 class FactorIndex:
-    """Factor criteria without an ``any`` list, answered by bit operations over every profile.
+    """Factor criteria (FactorCriterion.state), answered by bit operations over every profile.
 
-    Such a criterion is false when a name in ``all`` is 'no' or a name in ``none`` is 'yes'; otherwise true when the
-    profile gives every name it reads, else unknown. So: false = OR of per-(name, value) masks; "every name given" =
-    OR of the masks of recommendations whose name set is exactly each subset of the given names (a profile gives
-    few relevant factors, so few subsets). No memo, hence no first-time evaluation for new factor combinations."""
-
-    MAX_GIVEN = 10  # beyond this many relevant factors the subset walk is skipped (generic evaluation instead)
+    A criterion is false when a name in ``all`` is 'no', a name in ``none`` is 'yes', or every name of its ``any``
+    list is given and none is 'yes'; otherwise true when the profile gives every ``all``/``none`` name and one
+    ``any`` name is 'yes', else unknown. So: false = OR of per-(name, value) masks; "every name given" =
+    OR of the masks of the name sets the given names cover (each set filed under its first name, so only the sets
+    starting with a given name are tested: no enumeration of subsets, whatever the number of given factors). No
+    memo, hence no first-time evaluation for new factor combinations."""
 
     def __init__(self) -> None:
         self.wrong: dict[tuple[str, bool], int] = {}
@@ -169,19 +196,32 @@ class FactorIndex:
         self.ref = 0
         self.positive = 0  # recommendations whose plain factor criterion asks for a 'yes' (an `all` list)
         self.members: list = []
+        self._by_first: dict | None = None
+        self.any_yes: dict[str, int] = {}  # name -> criteria with it in their `any` list
+        self.any_exact: dict[frozenset, int] = {}  # `any` name set -> criteria with exactly that set
+        self.any_ref = 0
+        self._any_first: dict | None = None
 
     def add(self, bit: int, c: Any) -> bool:
         from .engine import FactorCriterion
 
-        if type(c) is not FactorCriterion or c.any or bit in self.names_of:
+        if type(c) is not FactorCriterion or bit in self.names_of:
             return False
+        if c.any:
+            for n in c.any:
+                self.any_yes[n] = self.any_yes.get(n, 0) | bit
+            names_any = frozenset(c.any)
+            self.any_exact[names_any] = self.any_exact.get(names_any, 0) | bit
+            self.any_ref |= bit
+            self._any_first = None
         for n in c.all:
             self.wrong[n, False] = self.wrong.get((n, False), 0) | bit
         for n in c.none:
             self.wrong[n, True] = self.wrong.get((n, True), 0) | bit
         names = frozenset(c.all + c.none)
         self.exact[names] = self.exact.get(names, 0) | bit
-        self.names_of[bit] = tuple(sorted(names))
+        self._by_first = None
+        self.names_of[bit] = tuple(sorted(names | frozenset(c.any)))
         self.facts_of[bit] = tuple((n, sys.intern(f"factor:{n}")) for n in self.names_of[bit])
         self.ref |= bit
         if c.positive:
@@ -189,31 +229,55 @@ class FactorIndex:
         self.members.append((bit, c))
         return True
 
+    @property
+    def by_first(self) -> dict[str, list]:
+        """first name (sorted) -> [(name set, recommendations with exactly that set)]."""
+        if self._by_first is None:
+            self._by_first = _by_first(self.exact)
+        return self._by_first
+
+    @property
+    def any_first(self) -> dict[str, list]:
+        if self._any_first is None:
+            self._any_first = _by_first(self.any_exact)
+        return self._any_first
+
     def match(self, factors: Any) -> Any:
         """An entry like _evaluate's: (false, unknown, None, missing-facts function, true)."""
-        wrong = self.wrong
-        false = 0
+        wrong, any_yes = self.wrong, self.any_yes
+        false = any_true = 0
         given = []
         for kv in factors.items():
             m = wrong.get(kv)
             if m:
                 false |= m
-            opposite = wrong.get((kv[0], not kv[1]))
-            if m or opposite:
+            a = any_yes.get(kv[0])
+            if a is not None:
+                if kv[1]:
+                    any_true |= a
                 given.append(kv[0])
-        if len(given) > self.MAX_GIVEN:
-            e = _evaluate(self.members, _FactorsOnly(factors))
-            return e[0], e[1], e[2], None, e[4]
+            elif m or wrong.get((kv[0], not kv[1])):
+                given.append(kv[0])
+        # "every name given": the name sets (each filed under its first name) that the given names cover; no
+        # enumeration of subsets, so any number of given factors costs one set test per candidate
         complete = self.exact.get(frozenset(), 0)
-        exact = self.exact
-        for size in range(1, len(given) + 1):
-            for subset in combinations(given, size):
-                m = exact.get(frozenset(subset))
-                if m:
+        given_set = frozenset(given)
+        by_first = self.by_first
+        for n in given:
+            for names, m in by_first.get(n, ()):
+                if names <= given_set:
                     complete |= m
+        if self.any_ref:  # an `any` list is false when every name is given and none is yes, true with one yes
+            any_complete = 0
+            any_first = self.any_first
+            for n in given:
+                for names, m in any_first.get(n, ()):
+                    if names <= given_set:
+                        any_complete |= m
+            false |= self.any_ref & any_complete & ~any_true
+            complete &= ~self.any_ref | any_true
         live = self.ref & ~false
         facts_of = self.facts_of
-        given_set = frozenset(given)
 
         def facts(mask: int) -> dict[str, int]:
             out: dict[str, int] = {}
@@ -228,11 +292,150 @@ class FactorIndex:
         return false, live & ~complete, None, facts, live & complete & self.positive
 
 
-class _FactorsOnly:
-    __slots__ = ("factors",)
+def _by_first(exact: dict[frozenset, int]) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for names, m in exact.items():
+        if names:
+            out.setdefault(min(names), []).append((names, m))
+    return out
 
-    def __init__(self, factors: Any) -> None:
-        self.factors = factors
+
+class LesionView:
+    """A group's memo key for the lesions: which of its lesion criteria's sets the profile's terms meet.
+
+    A LesionCriterion reads the lesions only through engine._membership(lesions, S, leaves) for each of its
+    ``sets``, and _membership is True if one term's cover lies inside S, else unknown if one overlaps it, else
+    False: the OR of the answers for the terms alone. So each vocabulary term gets, once, two bitmasks over the
+    group's sets (inside, overlapping), computed by _membership itself; a term list's key is the OR of its terms'
+    masks. Distinct term lists that meet the same sets share memo entries. When a criterion of the group reads the
+    lesions some other way, or a term is not in the vocabulary, the key is the term list itself."""
+
+    def __init__(self, members: Any, vocab: Any) -> None:
+        from .engine import LesionCriterion, _membership
+
+        self.masks: dict[str, tuple[int, int]] | None = {}
+        sets: dict[frozenset, int] = {}
+        leaves: Any = None
+        todo = [c for _, c in members]
+        while todo:
+            c = todo.pop()
+            alternatives = getattr(c, "alternatives", None)
+            if alternatives:
+                for alt in alternatives:
+                    todo.extend(alt)
+                continue
+            if "lesions" not in c.fields:
+                continue
+            if type(c) is not LesionCriterion:
+                self.masks = None
+                return
+            leaves = c.leaves
+            for s in c.sets:
+                sets.setdefault(s, len(sets))
+        for term in vocab.terms.get("lesion", {}):
+            inside = overlap = 0
+            for s, i in sets.items():
+                state = _membership((term,), s, leaves)
+                if state is True:
+                    inside |= 1 << i
+                elif state is None:
+                    overlap |= 1 << i
+            self.masks[term] = (inside, overlap)
+
+    def key(self, lesions: Any) -> Any:
+        masks = self.masks
+        if lesions is None or masks is None:
+            return lesions
+        inside = overlap = 0
+        for term in lesions:
+            m = masks.get(term)
+            if m is None:
+                return lesions
+            inside |= m[0]
+            overlap |= m[1]
+        return inside, overlap & ~inside
+
+
+class LesionIndex:
+    """Lesion criteria with one set of terms (``lesion: [a, b]``, ``{any: [...]}``), answered by bit operations.
+
+    LesionCriterion.state asks engine._membership whether the profile's terms fall inside the set: True as soon as
+    one term's cover lies inside it, else unknown if one overlaps it, else False. So the answer for a term list is
+    the OR of the answers for its terms alone, and those are computed once per vocabulary term, by the same
+    criterion's own ``state`` on a one-term profile: per term, the mask of criteria it makes true and the mask it
+    makes unknown. A profile's result is then an OR over its terms, whatever the combination (no memo, no
+    first-time evaluation). Terms outside the vocabulary, and criteria with all/none lists, take the generic path."""
+
+    def __init__(self) -> None:
+        self.members: list = []
+        self.mask = 0
+        self.true: dict[str, int] = {}
+        self.unknown: dict[str, int] = {}
+        self.missing: dict[int, tuple] = {}  # bit -> the facts an unknown state misses (the criterion's own)
+        self.positive = 0
+        self.absent: Any = None  # the entry for a profile without lesions
+
+    def add(self, bit: int, c: Any) -> bool:
+        from .engine import LesionCriterion
+
+        if type(c) is not LesionCriterion or c.any is None or c.all or c.none or bit & self.mask:
+            return False
+        self.members.append((bit, c))
+        self.mask |= bit
+        if c.positive:
+            self.positive |= bit
+        return True
+
+    def finish(self, vocab: Any) -> None:
+        from .model import Profile
+
+        for term in vocab.terms.get("lesion", {}):
+            one = Profile(lesions=(term,))
+            t = u = 0
+            for bit, c in self.members:
+                state, missing = c.state(one)
+                if state is True:
+                    t |= bit
+                elif state is None:
+                    u |= bit
+                    if self.missing.setdefault(bit, missing) != missing:  # not one fact list per criterion
+                        raise ValueError(f"lesion criterion {c.requires!r}: missing facts depend on the terms")
+            self.true[term], self.unknown[term] = t, u
+        by_facts: dict[tuple, int] = {}
+        for bit, missing in self.missing.items():
+            by_facts[missing] = by_facts.get(missing, 0) | bit
+        self.fact_masks = [(fact, m) for missing, m in by_facts.items() for fact in missing]
+        self.absent = _evaluate(self.members, Profile())
+        self.none = _evaluate(self.members, Profile(lesions=()))  # an empty list: no set is met
+
+    def match(self, lesions: Any) -> Any:
+        """An entry like _evaluate's: (false, unknown, (fact, mask) pairs, None, true)."""
+        if lesions is None:
+            return self.absent
+        if not lesions:
+            return self.none
+        t = u = 0
+        true, unknown = self.true, self.unknown
+        for term in lesions:
+            m = true.get(term)
+            if m is None:  # not a vocabulary term: the generic path
+                return _evaluate(self.members, _LesionsOnly(lesions))
+            t |= m
+            u |= unknown[term]
+        u &= ~t
+        facts: dict[str, int] = {}
+        if u:
+            for fact, m in self.fact_masks:
+                if m & u:
+                    facts[fact] = facts.get(fact, 0) | (m & u)
+        return self.mask & ~t & ~u, u, tuple(facts.items()), None, t & self.positive
+
+
+class _LesionsOnly:
+    __slots__ = ("lesions",)
+
+    def __init__(self, lesions: Any) -> None:
+        self.lesions = lesions
 
 
 def _group_key(fields: Any, names: Any, factors: Any, fk: Any) -> Any:
@@ -244,6 +447,23 @@ def _group_key(fields: Any, names: Any, factors: Any, fk: Any) -> Any:
     if len(fields) == 1:
         return fk[fields[0]]
     return tuple([fk[f] for f in fields])
+
+
+def _ceap_views(criteria: Any) -> Any:
+    """The ``reads`` functions of every criterion that reads the CEAP (any_of alternatives included), or None if one
+    does not say what it reads (then the memo keys on the whole CEAP string)."""
+    views: dict = {}
+    todo = list(criteria)
+    while todo:
+        c = todo.pop()
+        for alt in getattr(c, "alternatives", ()):
+            todo.extend(alt)
+        if "ceap" in c.fields and not getattr(c, "alternatives", None):
+            view = getattr(type(c), "reads", None)
+            if view is None:
+                return None
+            views[view] = None
+    return sorted(views, key=lambda f: f.__qualname__)
 
 
 def _factor_names(members: Any) -> frozenset:
@@ -426,9 +646,10 @@ class RawMatcher:
         self.fields = parser.fields
         self.ceap, self.lesion, self.choice = _Memo(), _Memo(), _Memo()
         self.factors, self.fi_memo = _Memo(), _Memo()
+        self.lines = _Memo()  # canonical line values -> (applies, possible)
         self.small = next(((names, members, memo) for fields, names, members, memo in index.groups
                            if fields == SMALL), None)
-        self.others = [g for g in index.groups if g[0] != SMALL]
+        self.others = [(*g, view) for g, view in zip(index.groups, index.lesion_views, strict=True) if g[0] != SMALL]
 
     def _canon(self, memo: _Memo, name: str, raw: Any, key: Any) -> Any:
         """The field parsed alone by profile.build (memoised), or None if it is invalid."""
@@ -465,7 +686,7 @@ class RawMatcher:
             built = self._canon(self.ceap, "ceap", raw, raw)
             if built is None:
                 return None
-            ceap, ceap_key = built.ceap, built.ceap.raw
+            ceap, ceap_key = built.ceap, self.ix.ceap_key(built.ceap)
             if built.factors:
                 if not self.parser.symptomatic_plain:
                     return None
@@ -521,13 +742,19 @@ class RawMatcher:
             # every field is valid on its own (checked above), so this is the error the full parser would raise
             return derived
         factors, fkey = derived[0], derived[1]
+        # the whole line's canonical values (everything any group key is made of): one lookup when seen before
+        line_key = (ceap_key, lesions, tuple(map(fk.__getitem__, SMALL)), fkey)
+        hit = self.lines.new.get(line_key) or self.lines.get(line_key)
+        if hit is not None:
+            return hit
 
         ix = self.ix
         profile = None  # built only when a memo misses
         fi = self.fi_memo.new.get(fkey) or self.fi_memo.get(fkey)
         if fi is None:
             fi = self.fi_memo.put(fkey, ix.factor_index.match(factors))
-        false, unknown = fi[0], fi[1]
+        le = ix.lesion_index.match(lesions)
+        false, unknown = fi[0] | le[0], fi[1] | le[1]
         small = self.small
         if small is not None:
             key = tuple(map(fk.__getitem__, SMALL))  # the key _group_key(SMALL, ...) gives in MatchIndex.match
@@ -539,7 +766,9 @@ class RawMatcher:
             false |= entry[0]
             unknown |= entry[1]
         fk["ceap"], fk["lesions"] = ceap_key, lesions
-        for fields, names, members, memo in self.others:
+        for fields, names, members, memo, view in self.others:
+            if view is not None:
+                fk["lesions"] = view.key(lesions)
             key = _group_key(fields, names, factors, fk)
             entry = memo.new.get(key)
             if entry is None:
@@ -550,7 +779,7 @@ class RawMatcher:
                     entry = memo.put(key, _evaluate(members, profile))
             false |= entry[0]
             unknown |= entry[1]
-        return ix.all & ~false & ~unknown, unknown & ~false
+        return self.lines.put(line_key, (ix.all & ~false & ~unknown, unknown & ~false))
 
     def _profile(self, ceap: Any, lesions: Any, fk: Any, factors: Any, numeric: Any) -> Any:
         return self.Profile(ceap=ceap, lesions=lesions, factors=dict(sorted(factors.items())),

@@ -6,7 +6,6 @@ the parts that are valid are built. ``recommend`` refuses a knowledge base with 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -86,6 +85,8 @@ def read_file(path: Path, display: str | None = None, data: bytes | None = None)
             data = read_bytes(path)
         except OSError as e:
             return SourceFile(display, ""), [Problem(display, 1, 1, "VG001", f"cannot read file: {e.strerror}")]
+    import hashlib  # here, not at the top: a warm start never reads a file (start-up time)
+
     src = SourceFile(display, hashlib.sha256(data).hexdigest())
     try:
         src.tree = loads(decode(data))
