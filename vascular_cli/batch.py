@@ -4,10 +4,10 @@
 * Every input line gives exactly one output line, in input order, carrying its line number. A bad line gives an
   error object and the run goes on; the exit code is 1 at the end if any line was bad.
 * Output is written in whole lines only, so an interrupted run (Ctrl-C, ``| head``) leaves valid JSON Lines.
-* Speed: matching goes through the compiled index (index.py; RawMatcher reads raw JSON values, falling back to the
-  full ProfileParser path for anything invalid or unusual); the JSON of each distinct applying set is built once
-  (bounded memo) and the line number, id and counts are spliced in. The detail (`--all`: possible ids and missing
-  facts) takes the full path and costs more per line.
+* Speed: matching goes through the compiled matcher (batch_matcher.py; RawMatcher reads raw JSON values, falling
+  back to the full ProfileParser path for anything invalid or unusual); the JSON of each distinct applying set is
+  built once (bounded memo) and the line number, id and counts are spliced in. The detail (`--all`: possible ids and
+  missing facts) takes the full path and costs more per line.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class BatchEvaluator:
     """Profile documents (parsed JSON objects) -> JSON text of their result fields, through the compiled index."""
 
     def __init__(self, engine: Any, options: dict, defaults: dict | None = None, with_possible: bool = False) -> None:
-        from .index import MatchIndex, ProfileParser, RawMatcher, _Memo
+        from .batch_matcher import MatchIndex, ProfileParser, RawMatcher, _Memo
 
         self.with_possible = with_possible
         self.index = MatchIndex(engine, **options)

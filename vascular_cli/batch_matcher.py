@@ -15,7 +15,7 @@ apply, which are possible and which facts they miss - without scanning the crite
 * A profile's result is then a few dict lookups and bit operations: applies = ~false & ~unknown, possible =
   unknown & ~false. Profile parsing is memoised per field the same way.
 
-tests/test_index.py checks against the engine that both give the same statuses and missing facts.
+tests/test_batch_matcher.py checks against the engine that both give the same statuses and missing facts.
 """
 
 from __future__ import annotations
@@ -633,9 +633,9 @@ class ProfileParser:
 class RawMatcher:
     """The batch hot path: raw profile document -> (applies mask, possible mask), without building a Profile on
     the way. Each field's raw JSON value is canonicalised once (memo), and the index's group memos are consulted
-    with the same keys MatchIndex.match uses, so both give the same answer (tests/test_index.py). Any document this
-    path does not take as plainly valid goes through ProfileParser + MatchIndex.match instead, which produce the
-    exact error message or the result."""
+    with the same keys MatchIndex.match uses, so both give the same answer (tests/test_batch_matcher.py). Any
+    document this path does not take as plainly valid goes through ProfileParser + MatchIndex.match instead, which
+    produce the exact error message or the result."""
 
     def __init__(self, index: MatchIndex, parser: ProfileParser):
         from . import profile
