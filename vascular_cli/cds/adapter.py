@@ -177,18 +177,11 @@ class Knowledge:
 
 
 def _profile_text(p: Profile) -> str:
-    bits = []
-    if p.ceap:
-        bits.append(f"CEAP {p.ceap.basic}")
-    if p.lesions is not None:
-        bits.append("findings: " + (", ".join(p.lesions) or "none"))
-    for name in ("bleeding_risk", "severity", "symptom_days", "abi", "ankle_pressure", "toe_pressure"):
-        v = getattr(p, name)
-        if v is not None:
-            bits.append(f"{name.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{name.replace('_', ' ')} {v}")
-    if p.factors:
-        bits.append(", ".join(f"{k}{'' if v else ' (no)'}" for k, v in sorted(p.factors.items())))
-    return "; ".join(bits) or "no usable facts"
+    """The patient's facts in one line, as the CLI's answer words them (every field declared once in fields.py)."""
+    from ..render.common import profile_line
+
+    text = profile_line(p)
+    return "no usable facts" if text == "empty profile" else text
 
 
 def plain(text: object) -> str:
