@@ -95,3 +95,37 @@ def test_no_ceap_like_string_crashes_the_parser(text):
         assert e.col >= 1
     else:
         assert parse(c.basic).top == c.top  # the basic form parses back to the same clinical class
+
+
+# The fast path (a regular expression for the spaced 2020 form) and the scanner give the same answer: the same
+# Ceap, or the same error with the same column. Strings are built from valid and near-valid pieces so that both
+# the taken and the declined cases are common.
+_PIECES = ["C", "c", "0", "1", "2", "2r", "3", "4", "4a", "4b", "4c", "4d", "5", "6", "6r", "7", ",", ",s", ",a",
+           "s", " ", "  ", " E", "p", "s", "si", "se", "c", "n", " A", "d", " P", "r", "o", "GSVa", "CPV", "AASV",
+           "EIV", "Tel", "12", "18", "19", "0", "(2020-01-01; L2)", "x", "\t", "Pr", "Ep", "As"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=14))
+def test_fast_path_agrees_with_the_scanner(pieces):
+    from vascular_cli.ceap import _scan
+
+    text = "C" + "".join(pieces)
+    raw = " ".join(text.split())
+
+    def outcome(f, s):
+        try:
+            return f(s)
+        except CeapError as e:
+            return str(e), e.col
+
+    assert outcome(parse, text) == outcome(_scan, raw)
+
+
+@pytest.mark.parametrize("text", ["C2,4a,5,s Ep As,p Pr GSVa,GSVb,CPV", "C6,s Es Ad Pr,o", "C4a Ep,s As Pr,o TIBV,IVC",
+                                  "C1,4a,6r,a Es Ap,d,s Pr,o POPV,GSVb", "C3 Esi,c An Pn 1,18", "C0"])
+def test_fast_path_takes_the_usual_forms(text):
+    from vascular_cli.ceap import _FAST, _fast
+
+    m = _FAST.fullmatch(text)
+    assert m is not None and _fast(text, m) is not None

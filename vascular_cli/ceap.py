@@ -7,6 +7,8 @@ define (``C7``, ``C4d``, ``Ez``) is an error that names the bad part, its column
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,6 +57,16 @@ def parse(text: str) -> Ceap:
     if not isinstance(text, str) or not text.strip():
         raise CeapError("empty CEAP string (expected e.g. C6 or 'C6,s Es Ad Pr,o')", 1)
     raw = " ".join(text.split())
+    fast = _FAST.fullmatch(raw)
+    if fast is not None:
+        done = _fast(raw, fast)
+        if done is not None:
+            return done
+    return _scan(raw)
+
+
+def _scan(raw: str) -> Ceap:
+    """The scanner: every form, and the exact message and column of any error."""
     sc = _Scanner(raw)
     if sc.peek() not in ("C", "c"):
         sc.fail(f"CEAP must start with the clinical class C0..C6 (got {raw[:8]!r}; valid: {VALID_CLASSES})")
@@ -86,10 +98,67 @@ def parse(text: str) -> Ceap:
         if exclusive in codes and len(codes) > 1:
             sc.fail(f"{exclusive} means none identified and cannot be combined with other {ch} codes", start)
         segments += _segments(sc)
+    return _ceap(raw, classes, modifier, parts, segments)
+
+
+def _ceap(raw: str, classes: list[str], modifier: str | None, parts: dict[str, tuple[str, ...]],
+          segments: list[str]) -> Ceap:
     top_rank = max(class_rank(c)[0] for c in classes)
     top = tuple(sorted({c for c in classes if int(c[1]) == top_rank}, key=lambda c: (class_rank(c), c)))
     return Ceap(raw=raw, classes=tuple(classes), top=top, modifier=modifier, etiology=parts.get("E", ()),
                 anatomy=parts.get("A", ()), pathophysiology=parts.get("P", ()), segments=tuple(segments))
+
+
+def _alternatives(codes: Iterable[str]) -> str:
+    return "|".join(sorted(codes, key=lambda c: (-len(c), c)))
+
+
+# The fast path (batch registries: every episode its own CEAP string): the well-formed spaced 2020 form, codes in
+# E, A, P order, segments last, read by one regular expression built from the code tables above. Whatever it does
+# not take (other forms, errors, repeated or exclusive codes) goes to the scanner, which gives the same result
+# (tests/test_ceap.py compares both on generated strings).
+_CLASS = _alternatives(c[1:] for c in CLASSES)
+_FAST = re.compile(
+    rf"C((?:{_CLASS})(?:,(?:{_CLASS}))*)(?:,([sa]))?"
+    rf"(?: E((?:{_alternatives(c[1:] for c in ETIOLOGY)})(?:,(?:{_alternatives(c[1:] for c in ETIOLOGY)}))*))?"
+    rf"(?: A((?:{_alternatives(c[1:] for c in ANATOMY)})(?:,(?:{_alternatives(c[1:] for c in ANATOMY)}))*))?"
+    rf"(?: P((?:{_alternatives(c[1:] for c in PATHOPHYSIOLOGY)})(?:,(?:{_alternatives(c[1:] for c in PATHOPHYSIOLOGY)}))*))?"
+    rf"(?: ((?:{_alternatives(SEGMENTS)}|1[0-8]|[1-9])(?:,(?:{_alternatives(SEGMENTS)}|1[0-8]|[1-9]))*))?")
+_EXCLUSIVE = {"E": "En", "A": "An", "P": "Pn"}
+
+
+def _fast(raw: str, m: re.Match) -> Ceap | None:
+    """A Ceap from the fast path's match, or None when the scanner must decide (it names repeated codes...)."""
+    clinical = _fast_classes(m[1])
+    if clinical is None:
+        return None
+    etiology, anatomy, patho = (_fast_codes(letter, group) if group is not None else ()
+                                for letter, group in (("E", m[3]), ("A", m[4]), ("P", m[5])))
+    if etiology is None or anatomy is None or patho is None:
+        return None
+    if m[6] is not None and not (m[3] or m[4] or m[5]):
+        return None  # segments right after the clinical class: the scanner names the error
+    return Ceap(raw, clinical[0], clinical[1], m[2], etiology, anatomy, patho,
+                tuple(m[6].split(",")) if m[6] is not None else ())
+
+
+@functools.lru_cache(maxsize=1024)
+def _fast_classes(group: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """'2,4a,5' -> (classes, top), or None when a class is repeated."""
+    classes = ["C" + c for c in group.split(",")]
+    if len(set(classes)) != len(classes):
+        return None
+    done = _ceap("", classes, None, {}, [])
+    return done.classes, done.top
+
+
+@functools.lru_cache(maxsize=1024)
+def _fast_codes(letter: str, group: str) -> tuple[str, ...] | None:
+    """'p,s' -> ('Ep', 'Es'), or None when a code is repeated or an exclusive one (En...) is combined."""
+    codes = tuple(letter + c for c in group.split(","))
+    if len(set(codes)) != len(codes) or (len(codes) > 1 and _EXCLUSIVE[letter] in codes):
+        return None
+    return codes
 
 
 def _clinical(sc: _Scanner) -> tuple[list[str], str | None]:
