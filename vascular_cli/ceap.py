@@ -117,13 +117,16 @@ def _alternatives(codes: Iterable[str]) -> str:
 # E, A, P order, segments last, read by one regular expression built from the code tables above. Whatever it does
 # not take (other forms, errors, repeated or exclusive codes) goes to the scanner, which gives the same result
 # (tests/test_ceap.py compares both on generated strings).
-_CLASS = _alternatives(c[1:] for c in CLASSES)
+def _list(alternatives: str) -> str:
+    """A comma-separated list of codes, captured."""
+    return f"((?:{alternatives})(?:,(?:{alternatives}))*)"
+
+
 _FAST = re.compile(
-    rf"C((?:{_CLASS})(?:,(?:{_CLASS}))*)(?:,([sa]))?"
-    rf"(?: E((?:{_alternatives(c[1:] for c in ETIOLOGY)})(?:,(?:{_alternatives(c[1:] for c in ETIOLOGY)}))*))?"
-    rf"(?: A((?:{_alternatives(c[1:] for c in ANATOMY)})(?:,(?:{_alternatives(c[1:] for c in ANATOMY)}))*))?"
-    rf"(?: P((?:{_alternatives(c[1:] for c in PATHOPHYSIOLOGY)})(?:,(?:{_alternatives(c[1:] for c in PATHOPHYSIOLOGY)}))*))?"
-    rf"(?: ((?:{_alternatives(SEGMENTS)}|1[0-8]|[1-9])(?:,(?:{_alternatives(SEGMENTS)}|1[0-8]|[1-9]))*))?")
+    "C" + _list(_alternatives(c[1:] for c in CLASSES)) + "(?:,([sa]))?"
+    + "".join(f"(?: {letter}{_list(_alternatives(c[1:] for c in codes))})?"
+              for letter, codes in (("E", ETIOLOGY), ("A", ANATOMY), ("P", PATHOPHYSIOLOGY)))
+    + "(?: " + _list(_alternatives(SEGMENTS) + "|1[0-8]|[1-9]") + ")?")
 _EXCLUSIVE = {"E": "En", "A": "An", "P": "Pn"}
 
 
