@@ -24,18 +24,25 @@ from .profile import DuplicateKey, _no_duplicates, merge_factors
 from .stdio import quiet_stdout
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_string = json.encoder.encode_basestring  # a str as JSON (ensure_ascii=False), the encoder's own function
 
 
 class BatchEvaluator:
     """Profile documents (parsed JSON objects) -> JSON text of their result fields, through the compiled index."""
 
     def __init__(self, engine: Any, options: dict, defaults: dict | None = None, with_possible: bool = False) -> None:
-        from .batch_matcher import MatchIndex, ProfileParser, RawMatcher, _Memo
+        from .atom_matcher import AtomMatcher, TooComplex
+        from .batch_matcher import MatchIndex, ProfileParser, _Memo
 
         self.with_possible = with_possible
         self.index = MatchIndex(engine, **options)
         self.parser = ProfileParser(engine.kb.vocabulary)
-        self.raw = None if with_possible else RawMatcher(self.index, self.parser)
+        self.raw: Any = None
+        if not with_possible:
+            try:
+                self.raw = AtomMatcher(self.index, engine.kb.vocabulary)
+            except TooComplex:  # criteria too deeply nested for the hot path: every line takes the full path
+                pass
         self.defaults = defaults or {}
         self.vocab = engine.kb.vocabulary
         self.heads = _Memo(4096)  # applying set -> its JSON (applies, conflicts)
@@ -51,7 +58,8 @@ class BatchEvaluator:
                     pass  # the line's own factors are invalid: the full path reports them
             doc = {**self.defaults, **doc}
         ix = self.index
-        fast = self.raw.match(doc) if self.raw is not None else None
+        raw = self.raw
+        fast = raw.match(doc) if raw is not None else None
         if isinstance(fast, InputError):
             return False, '"status":"error","error":' + _dumps(str(fast))
         if fast is not None:
@@ -62,11 +70,13 @@ class BatchEvaluator:
             except InputError as e:
                 return False, '"status":"error","error":' + _dumps(str(e))
             applies, possible, partial, entries = ix.match(profile)
+            if raw is not None:  # the answer in the hot path's bits, so that both share the memo below
+                applies, possible = raw.from_compact(applies), raw.from_compact(possible)
         head = self.heads.get(applies)
         if head is None:  # everything that depends on the applying set alone, as JSON text
+            ids = raw.ids_json(applies) if raw is not None else _dumps(ix.ids_of(applies))
             head = self.heads.put(applies, f'"status":"ok","covered":{"true" if applies else "false"},'
-                                           f'"applies":{_dumps(ix.ids_of(applies))},'
-                                           f'"conflicts":{_dumps(ix.conflicts(applies))}')
+                                           f'"applies":{ids},"conflicts":{_dumps((raw or ix).conflicts(applies))}')
         text = f'{head},"possible_count":{possible.bit_count()}'
         if self.with_possible:  # the detail (--all): possible ids and the facts that would settle them
             pp = self.lists.get(possible) or self.lists.put(possible, _dumps(ix.ids_of(possible)))
@@ -120,12 +130,15 @@ def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profi
 
 
 def _keys(v: Any) -> int:
-    """The number of object keys in a parsed JSON value."""
+    """The number of object keys in a parsed JSON object or array."""
+    n = 0
     if type(v) is dict:
-        return len(v) + sum(_keys(x) for x in v.values() if type(x) is dict or type(x) is list)
-    if type(v) is list:
-        return sum(_keys(x) for x in v if type(x) is dict or type(x) is list)
-    return 0
+        n = len(v)
+        v = v.values()
+    for x in v:
+        if type(x) is dict or type(x) is list:
+            n += _keys(x)
+    return n
 
 
 class _Progress:
@@ -167,7 +180,8 @@ def _line(ev: BatchEvaluator, convert: Any, max_line: int, what: str, n: int, ra
     if doc is not None:
         ok, body = ev.fragment(doc)
         ident = doc.get("id")
-        ident = _dumps(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else "null"
+        ident = (_string(ident) if type(ident) is str else str(ident) if type(ident) is int else
+                 _dumps(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else "null")
     else:
         ok, body, ident = False, '"status":"error","error":' + _dumps(error), "null"
     return ok, f'{{"line":{n},"id":{ident},{body}}}\n'

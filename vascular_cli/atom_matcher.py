@@ -1,0 +1,462 @@
+"""The batch hot path: a raw profile document -> the recommendations that apply and those that are possible, in a
+few big-integer operations per line whatever the combination of values (no memo of combinations, hence no
+first-time evaluation when every registry episode has its own CEAP string, lesions and factors).
+
+Compiled once from the criteria the engine evaluates (engine.py):
+
+* Every criterion becomes an OR of ANDs of *atoms*: an ``any_of`` is the OR of its alternatives, a factor
+  criterion's ``any`` list the OR of one atom per name. Kleene's three-valued AND distributes over OR, so each
+  recommendation's state is unchanged. An atom reads one field: a CEAP, choice or range criterion as it stands,
+  one set of a lesion criterion (negated for its ``none`` sets), or one factor's yes or no.
+* Bits: each conjunction ("variant") of a recommendation owns one bit per atom with a guard bit above them; the
+  recommendation's variants are topped by its own guard bit, its bit in the result. Recommendations are laid out
+  in output order.
+* Per field value, the masks of the atoms it makes false (F) and unknown (U): CEAP, choice and numeric atoms by
+  their criterion's own ``state`` on a profile with that value alone (a number by the interval between the
+  knowledge base's thresholds it falls in); lesions per vocabulary term (a set is met when one term's cover lies
+  inside it: an OR over the terms); factors per yes/no item with everything the vocabulary makes it imply (the
+  closure of several items is the union of theirs).
+
+A line ORs the masks of its values. Adding 2^width - 1 to a run of bits carries into the guard bit above it exactly
+when one bit of the run is set, so two additions give the variants with a false atom and those with a not-true
+atom, and two more the recommendations with a true variant and those with a not-false one.
+
+Anything this path does not take as plainly valid gives None: the caller reads it with the full parser, which names
+the error. tests/test_batch_matcher.py and tests/test_equivalence.py compare this path with the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from typing import Any
+
+from .ceap import CeapError
+from .ceap import parse as ceap_parse
+from .engine import AnyOfCriterion, FactorCriterion, LesionCriterion, _membership
+from .errors import InputError
+from .fields import BY_KEY, CHOICE, NUMERIC, plain_number
+from .model import Profile
+
+MEMO_LIMIT = 8192  # entries per memo: a full memo is emptied (memory stays bounded whatever the input)
+CHUNK = 16  # recommendations per chunk of the result's JSON memo (ids_json)
+MAX_VARIANTS = 256  # conjunctions per recommendation; beyond that (deeply nested any_of) the full path is used
+_INVALID = (None,)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # memo value for a raw value the full parser rejects
+
+
+class TooComplex(ValueError):
+    """A recommendation's criteria expand to more than MAX_VARIANTS conjunctions."""
+
+
+def variants(criteria: Any) -> list[list[tuple]]:
+    """A conjunction of criteria as an OR of ANDs of atoms (see the module docstring)."""
+    out: list[list[tuple]] = [[]]
+    for c in criteria:
+        out = [a + b for a in out for b in _disjuncts(c)]
+        if len(out) > MAX_VARIANTS:
+            raise TooComplex(f"more than {MAX_VARIANTS} conjunctions")
+    return out
+
+
+def _disjuncts(c: Any) -> list[list[tuple]]:
+    if type(c) is AnyOfCriterion:
+        return [v for alt in c.alternatives for v in variants(alt)]
+    if type(c) is FactorCriterion:
+        both = [("factor", n, True) for n in c.all] + [("factor", n, False) for n in c.none]
+        return [both + [("factor", n, True)] for n in c.any] if c.any else [both]
+    if type(c) is LesionCriterion:
+        sets = ([(c.any, True)] if c.any is not None else []) + [(s, True) for s in c.all]
+        return [[("lesion", s, want, c.leaves) for s, want in sets + [(s, False) for s in c.none]]]
+    if len(c.fields) != 1:
+        raise TooComplex(f"criterion {c.requires!r} reads {len(c.fields)} fields")
+    return [[("field", c.fields[0], c)]]
+
+
+class AtomMatcher:
+    """Raw profile documents -> (applies, possible) bit masks; ``ids_of`` and ``conflicts`` read them."""
+
+    def __init__(self, index: Any, vocab: Any) -> None:
+        from . import profile
+
+        self.vocab, self.profile = vocab, profile
+        self.limit = MEMO_LIMIT
+        self.keys = frozenset(profile.FIELDS)
+        fields: dict[str, dict[int, list]] = {}  # attr -> id(criterion) -> [criterion, mask]
+        lesions: dict[tuple, list] = {}  # (set, want) -> [leaves, mask]
+        self.wrong: dict[tuple[str, bool], int] = {}  # factor item -> atoms it makes false
+        self.named: dict[str, int] = {}  # factor name -> its atoms
+        self.lesion_pos = self.lesion_neg = 0
+        k1 = h1 = k2 = h2 = 0
+        self.id_at: dict[int, str] = {}  # result bit -> recommendation id
+        self.chunks: list[tuple[int, int, dict]] = []  # (shift, mask, memo): CHUNK recommendations' bits each
+        pos = chunk_start = 0
+        for rec, criteria in zip(index.recs, index.criteria, strict=True):
+            start = pos
+            for variant in variants(criteria):
+                for i, atom in enumerate(variant):
+                    bit = 1 << (pos + i)
+                    if atom[0] == "field":
+                        fields.setdefault(atom[1], {}).setdefault(id(atom[2]), [atom[2], 0])[1] |= bit
+                    elif atom[0] == "lesion":
+                        lesions.setdefault(atom[1:3], [atom[3], 0])[1] |= bit
+                        if atom[2]:
+                            self.lesion_pos |= bit
+                        else:
+                            self.lesion_neg |= bit
+                    else:
+                        _, name, want = atom
+                        self.wrong[name, not want] = self.wrong.get((name, not want), 0) | bit
+                        self.named[name] = self.named.get(name, 0) | bit
+                k1 |= ((1 << len(variant)) - 1) << pos
+                pos += len(variant)
+                h1 |= 1 << pos
+                pos += 1
+            k2 |= ((1 << (pos - start)) - 1) << start
+            h2 |= 1 << pos
+            self.id_at[pos] = rec.full_id
+            pos += 1
+            if len(self.id_at) % CHUNK == 0 or len(self.id_at) == len(index.recs):
+                self.chunks.append((chunk_start, (1 << (pos - chunk_start)) - 1, {}))
+                chunk_start = pos
+        self.k1, self.h1, self.k2, self.h2 = k1, h1, k2, h2
+        self.factor_atoms = sum(self.named.values())
+        self.lesion_sets = [(s, want, leaves, mask) for (s, want), (leaves, mask) in lesions.items()]
+        self.field_atoms = {attr: list(by_id.values()) for attr, by_id in fields.items()}
+        # what the CEAP atoms read of a CEAP (engine: each criterion's ``reads``), or None: the whole string
+        views = {type(c).__dict__.get("reads") for c, _ in self.field_atoms.get("ceap", ())}
+        self.ceap_views = None if None in views else sorted(views, key=lambda f: f.__qualname__)
+        self.bounds = {f: sorted({v for c, _ in self.field_atoms.get(f, ()) for v in c.range.values()})
+                       for f in NUMERIC}
+        self.tables: dict[str, dict] = {f: {} for f in ("ceap", *CHOICE, *NUMERIC)}
+        self.absent = {f: self._field_masks(f, None, None) for f in self.tables}
+        self.ceap_memo: dict[str, Any] = {}
+        self.modifiers: dict[str, Any] = {}  # CEAP s/a -> the factor item symptomatic yes/no
+        self.choice_memo: dict[str, dict] = {f: {} for f in CHOICE}  # raw value -> (F, U) or _INVALID
+        self.choices = [(f, self.choice_memo[f], self.absent[f]) for f in CHOICE]
+        self.numbers = [(f, self.bounds[f], self.tables[f], self.absent[f]) for f in NUMERIC]
+        self.terms: dict[Any, Any] = {}
+        self.items: dict[Any, Any] = {}
+        self.derived: dict[tuple, Any] = {}
+        self._setup_implications(vocab)
+        bit_of = {rid: b for b, rid in self.id_at.items()}
+        self.partners: dict[int, list] = {}  # result bit -> the conflicting pairs it opens
+        group: dict[int, int] = {}  # result bit -> the recommendations it conflicts with, directly or not
+        for _, _, a, b in index.pairs:
+            low, high = 1 << min(bit_of[a], bit_of[b]), 1 << max(bit_of[a], bit_of[b])
+            self.partners.setdefault(low, []).append((high, *sorted((a, b))))
+            joined = group.get(low, low) | group.get(high, high)
+            for member in self.ids_of(joined, bits=True):
+                group[member] = joined
+        # connected groups of conflicting recommendations, each with a memo: a line's conflicts are the union of
+        # what each group's applying part gives
+        self.conflict_groups = [(mask, {}) for mask in sorted(set(group.values()))]
+        self.compact = [bit_of[rid] for rid in index.ids]  # MatchIndex bit -> result bit
+
+    # -- tables, filled on first sight of a value --------------------------------------------------------------
+
+    def _field_masks(self, attr: str, key: Any, value: Any) -> tuple[int, int]:
+        """(F, U) of the atoms reading ``attr`` for a value (None: the field is not given), by their own state."""
+        one = Profile() if value is None else Profile(**{attr: value})
+        false = unknown = 0
+        for c, mask in self.field_atoms.get(attr, ()):
+            state = c.state(one)[0]
+            if state is False:
+                false |= mask
+            elif state is None:
+                unknown |= mask
+        if len(self.tables[attr]) < self.limit:  # keys are bounded by construction; this bounds them anyway
+            self.tables[attr][key] = (false, unknown)
+        return false, unknown
+
+    def _ceap(self, raw: Any) -> Any:
+        """A CEAP string -> (F, U, factor item of its s/a modifier or None), or _INVALID."""
+        if len(self.ceap_memo) >= self.limit:
+            self.ceap_memo.clear()
+        try:  # a string is a valid CEAP value exactly when the parser reads it (profile.build: the same call)
+            ceap = ceap_parse(raw)
+        except CeapError:
+            self.ceap_memo[raw] = _INVALID
+            return _INVALID
+        key = ceap.raw if self.ceap_views is None else tuple([view(ceap) for view in self.ceap_views])
+        masks = self.tables["ceap"].get(key) or self._field_masks("ceap", key, ceap)
+        item = None if ceap.modifier is None else self.modifiers.get(ceap.modifier)
+        if item is None and ceap.modifier is not None:
+            item = self.modifiers[ceap.modifier] = self._item("symptomatic", ceap.modifier == "s")
+        if item is _INVALID:
+            return _INVALID
+        hit = self.ceap_memo[raw] = (*masks, item)
+        return hit
+
+    def _choice(self, name: str, raw: Any) -> Any:
+        memo = self.choice_memo[name]
+        if len(memo) >= self.limit:
+            memo.clear()
+        try:
+            value = getattr(self.profile.build(self.vocab, **{name: raw}), name)
+        except InputError:
+            memo[raw] = _INVALID
+            return _INVALID
+        hit = memo[raw] = self.tables[name].get(value) or self._field_masks(name, value, value)
+        return hit
+
+    def _term(self, raw: Any) -> Any:
+        """A lesion list item -> (canonical term, atoms its cover meets, atoms it overlaps, implications it
+        meets), or _INVALID."""
+        if len(self.terms) >= self.limit:
+            self.terms.clear()
+        try:
+            term = self.profile.build(self.vocab, lesion=[raw]).lesions[0]
+        except InputError:
+            self.terms[raw] = _INVALID
+            return _INVALID
+        inside = overlap = 0
+        for s, _, leaves, mask in self.lesion_sets:
+            state = _membership((term,), s, leaves)
+            if state is True:
+                inside |= mask
+            elif state is None:
+                overlap |= mask
+        hits = sum(1 << i for i, covers in enumerate(self.covers) if term in covers)
+        hit = self.terms[raw] = (term, inside, overlap, hits)
+        return hit
+
+    def _item(self, name: str, value: bool) -> Any:
+        """A factor yes/no with its closure -> (names yes, names no, atoms made false, atoms given), or _INVALID."""
+        try:
+            closure = {name: value, **self.vocab.implied_factors({name: value})}
+        except ValueError:
+            return _INVALID
+        return self._masks_of(closure)
+
+    def _masks_of(self, factors: dict) -> tuple[int, int, int, int]:
+        yes = no = false = given = 0
+        for n, v in factors.items():
+            bit = self.name_bit.get(n)
+            if bit is None:
+                bit = self.name_bit[n] = 1 << len(self.name_bit)
+            if v:
+                yes |= bit
+            else:
+                no |= bit
+            false |= self.wrong.get((n, v), 0)
+            given |= self.named.get(n, 0)
+        return yes, no, false, given
+
+    def _factor_item(self, raw: Any, key: Any) -> Any:
+        if len(self.items) >= self.limit:
+            self.items.clear()
+        try:
+            parsed = self.profile.parse_factors(self.vocab, raw)
+        except InputError:
+            self.items[key] = _INVALID
+            return _INVALID
+        ((name, value),) = parsed.items()
+        hit = self.items[key] = self._item(name, value)
+        return hit
+
+    def _setup_implications(self, vocab: Any) -> None:
+        """Declared implications (profile.derive_factors): what they read, as name bits, for the derive memo key."""
+        imps = vocab.implications
+        self.name_bit: dict[str, int] = {}
+        self.covers = [i.covers or vocab.expand("lesion", i.lesion) if i.lesion else frozenset() for i in imps]
+        relevant = {n for i in imps for n in (*i.factors, i.implies)}
+        relevant |= {n for i in imps for n in vocab.implied_factors({i.implies: True})}
+        self.relevant = self._masks_of({n: True for n in sorted(relevant)})[0]
+        self.trigger = self._masks_of({n: True for i in imps for n in i.factors})[0]
+        self.always = any(not i.lesion and not i.factors for i in imps)
+
+    def _derive(self, key: tuple, lesions: Any, symptom_days: Any) -> Any:
+        """What the declared implications add to the factors (profile.derive_factors, the one rule), as item
+        masks, or the InputError of a contradiction. Keyed on what derive_factors reads: the factors the
+        implications read or imply (the others are closed already), which implications' lesion sets are met,
+        and whether symptom days are given."""
+        if len(self.derived) >= self.limit:
+            self.derived.clear()
+        yes, no = key[0], key[1]
+        base = {n: bool(b & yes) for n, b in self.name_bit.items() if b & (yes | no)}
+        try:
+            final, _ = self.profile.derive_factors(self.vocab, base, lesions, symptom_days, closed=True)
+            hit: Any = self._masks_of({k: v for k, v in final.items() if k not in base})
+        except InputError as e:
+            hit = e
+        self.derived[key] = hit
+        return hit
+
+    # -- the hot path ----------------------------------------------------------------------------------------
+
+    def match(self, doc: dict) -> Any:
+        """(applies, possible) masks; the InputError when the fields, each valid, contradict an implied fact; or
+        None when the document needs the full parser (errors, unusual values)."""
+        if not doc.keys() <= self.keys:
+            return None
+        get = doc.get
+        yes = no = f_false = f_given = 0
+        raw = get("ceap")
+        if raw is None:
+            false, unknown = self.absent["ceap"]
+        else:
+            if type(raw) is not str:
+                return None
+            hit = self.ceap_memo.get(raw) or self._ceap(raw)
+            if hit is _INVALID:
+                return None
+            false, unknown = hit[0], hit[1]
+            if hit[2] is not None:
+                yes, no, f_false, f_given = hit[2]
+        for name, memo, absent in self.choices:
+            raw = get(name)
+            if raw is None:
+                hit = absent
+            else:
+                hit = (memo.get(raw) if type(raw) is str else _INVALID) or self._choice(name, raw)
+                if hit is _INVALID:
+                    return None
+            false |= hit[0]
+            unknown |= hit[1]
+        symptom_days = None
+        for name, bounds, table, absent in self.numbers:
+            raw = get(name)
+            if raw is None:
+                hit = absent
+            else:
+                value = plain_number(name, raw)
+                if value is None:
+                    return None
+                if name == "symptom_days":
+                    symptom_days = value
+                i = bisect_left(bounds, value)  # the thresholds: every atom is constant between two of them
+                key = 2 * i if i < len(bounds) and bounds[i] == value else 2 * i + 1
+                hit = table.get(key) or self._field_masks(name, key, value)
+            false |= hit[0]
+            unknown |= hit[1]
+        raw = get("lesion")
+        hits = 0
+        terms: Any = None
+        if raw is None:
+            unknown |= self.lesion_pos | self.lesion_neg
+        else:
+            if type(raw) is str:
+                raw = [raw]
+            elif type(raw) is not list:
+                return None
+            inside = overlap = 0
+            table = self.terms
+            try:
+                for item in raw:
+                    hit = table.get(item) or self._term(item)
+                    if hit is _INVALID:
+                        return None
+                    inside |= hit[1]
+                    overlap |= hit[2]
+                    hits |= hit[3]
+            except TypeError:  # an unhashable item (a nested list...): the full parser names it
+                return None
+            overlap &= ~inside
+            false |= (self.lesion_pos & ~(inside | overlap)) | (self.lesion_neg & inside)
+            unknown |= overlap
+            terms = raw
+        raw = get("factors")
+        if raw is not None:
+            table = self.items
+            if type(raw) is list:
+                for item in raw:
+                    if type(item) is not str:
+                        return None
+                    hit = table.get(item) or self._factor_item([item], item)
+                    if hit is _INVALID:
+                        return None
+                    yes |= hit[0]
+                    no |= hit[1]
+                    f_false |= hit[2]
+                    f_given |= hit[3]
+            elif type(raw) is dict:
+                for item in raw.items():
+                    key = (*item, type(item[1]))  # True, 1 and 1.0 are equal keys but not the same value
+                    try:
+                        hit = table.get(key) or self._factor_item(dict([item]), key)
+                    except TypeError:
+                        return None
+                    if hit is _INVALID:
+                        return None
+                    yes |= hit[0]
+                    no |= hit[1]
+                    f_false |= hit[2]
+                    f_given |= hit[3]
+            else:
+                return None
+        if yes & no:
+            return None  # the items contradict each other: the full parser names them
+        ident = get("id")
+        if ident is not None and not isinstance(ident, (str, int)):
+            return None
+        if self.always or hits or (yes | no) & self.trigger:
+            key = (yes & self.relevant, no & self.relevant, hits, symptom_days is None)
+            added = self.derived.get(key)
+            if added is None:
+                lesions = None if terms is None else tuple(sorted({(self.terms.get(t) or self._term(t))[0]
+                                                                   for t in terms}))
+                added = self._derive(key, lesions, symptom_days)
+            if type(added) is not tuple:
+                return added  # every field is valid on its own: the error profile.build raises for the document
+            f_false |= added[2]
+            f_given |= added[3]
+        false |= f_false
+        unknown |= self.factor_atoms & ~f_given
+        h1, k1, h2, k2 = self.h1, self.k1, self.h2, self.k2
+        variant_true = h1 & ~((false | unknown) + k1)
+        variant_not_false = h1 & ~(false + k1)
+        applies = h2 & ((variant_true + k2))
+        not_false = h2 & (variant_not_false + k2)
+        return applies, not_false & ~applies
+
+    # -- reading the masks --------------------------------------------------------------------------------------
+
+    def ids_of(self, mask: int, bits: bool = False) -> list:
+        """The ids of a mask, in output order (``bits``: the single-bit masks instead)."""
+        out = []
+        id_at = self.id_at
+        while mask:
+            low = mask & -mask
+            out.append(low if bits else id_at[low.bit_length() - 1])
+            mask ^= low
+        return out
+
+    def ids_json(self, mask: int) -> str:
+        """The ids of a mask as a JSON array, built from the memoised JSON of each chunk's part of it."""
+        parts = []
+        for shift, width, memo in self.chunks:
+            part = (mask >> shift) & width
+            if part:
+                text = memo.get(part)
+                if text is None:
+                    if len(memo) >= self.limit:
+                        memo.clear()
+                    text = memo[part] = _dumps(self.ids_of(part << shift))[1:-1]
+                parts.append(text)
+        return "[" + ",".join(parts) + "]"
+
+    def conflicts(self, applies: int) -> list[list[str]]:
+        """The conflicting pairs that both apply, sorted (the pairs are the engine's rule, from MatchIndex)."""
+        found: list[list[str]] = []
+        for mask, memo in self.conflict_groups:
+            part = applies & mask
+            if part & (part - 1):  # two or more of the group apply
+                pairs = memo.get(part)
+                if pairs is None:
+                    if len(memo) >= self.limit:
+                        memo.clear()
+                    pairs = memo[part] = [[a, b] for low in self.ids_of(part, bits=True)
+                                          for high, a, b in self.partners.get(low, ()) if part & high]
+                found += pairs
+        found.sort()
+        return found
+
+    def from_compact(self, mask: int) -> int:
+        """A MatchIndex mask (the full path's) in this matcher's bits."""
+        out = 0
+        while mask:
+            low = mask & -mask
+            out |= 1 << self.compact[low.bit_length() - 1]
+            mask ^= low
+        return out
