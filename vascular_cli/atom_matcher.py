@@ -35,14 +35,15 @@ from .ceap import CeapError
 from .ceap import parse as ceap_parse
 from .engine import AnyOfCriterion, FactorCriterion, LesionCriterion, _membership
 from .errors import InputError
-from .fields import BY_KEY, CHOICE, NUMERIC, plain_number
+from .fields import CHOICE, NUMERIC, plain_number
 from .model import Profile
 
 MEMO_LIMIT = 8192  # entries per memo: a full memo is emptied (memory stays bounded whatever the input)
-CHUNK = 16  # recommendations per chunk of the result's JSON memo (ids_json)
+CHUNK = 32  # recommendations per chunk of the result's JSON memo (ids_json)
+CONFLICT_GROUP = 24  # at least this many recommendations per group of the conflicts memo (conflicts)
 MAX_VARIANTS = 256  # conjunctions per recommendation; beyond that (deeply nested any_of) the full path is used
-_INVALID = (None,)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # memo value for a raw value the full parser rejects
+_INVALID = (None,)  # memo value for a raw value the full parser rejects
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class TooComplex(ValueError):
@@ -79,7 +80,8 @@ class AtomMatcher:
     def __init__(self, index: Any, vocab: Any) -> None:
         from . import profile
 
-        self.vocab, self.profile = vocab, profile
+        self.vocab = vocab
+        self.profile: Any = profile
         self.limit = MEMO_LIMIT
         self.keys = frozenset(profile.FIELDS)
         fields: dict[str, dict[int, list]] = {}  # attr -> id(criterion) -> [criterion, mask]
@@ -120,21 +122,25 @@ class AtomMatcher:
                 self.chunks.append((chunk_start, (1 << (pos - chunk_start)) - 1, {}))
                 chunk_start = pos
         self.k1, self.h1, self.k2, self.h2 = k1, h1, k2, h2
+        # a value's masks are one int: the atoms it makes false in the low ``width`` bits, unknown above them
+        self.width, self.low = pos, (1 << pos) - 1
         self.factor_atoms = sum(self.named.values())
         self.lesion_sets = [(s, want, leaves, mask) for (s, want), (leaves, mask) in lesions.items()]
         self.field_atoms = {attr: list(by_id.values()) for attr, by_id in fields.items()}
         # what the CEAP atoms read of a CEAP (engine: each criterion's ``reads``), or None: the whole string
         views = {type(c).__dict__.get("reads") for c, _ in self.field_atoms.get("ceap", ())}
-        self.ceap_views = None if None in views else sorted(views, key=lambda f: f.__qualname__)
+        self.ceap_views: Any = None if None in views else sorted(views, key=lambda f: f.__qualname__)
         self.bounds = {f: sorted({v for c, _ in self.field_atoms.get(f, ()) for v in c.range.values()})
                        for f in NUMERIC}
         self.tables: dict[str, dict] = {f: {} for f in ("ceap", *CHOICE, *NUMERIC)}
-        self.absent = {f: self._field_masks(f, None, None) for f in self.tables}
+        self.absent = {f: self._states(f, None) for f in self.tables}
+        self.lesion_absent = (self.lesion_pos | self.lesion_neg) << pos
+        self.base = sum(self.absent.values()) | self.lesion_absent  # a document without any field
         self.ceap_memo: dict[str, Any] = {}
         self.modifiers: dict[str, Any] = {}  # CEAP s/a -> the factor item symptomatic yes/no
-        self.choice_memo: dict[str, dict] = {f: {} for f in CHOICE}  # raw value -> (F, U) or _INVALID
-        self.choices = [(f, self.choice_memo[f], self.absent[f]) for f in CHOICE]
-        self.numbers = [(f, self.bounds[f], self.tables[f], self.absent[f]) for f in NUMERIC]
+        self.choice_memo: dict[str, dict] = {f: {} for f in CHOICE}  # raw value -> its delta, or _INVALID
+        self.choices = [(f, self.choice_memo[f]) for f in CHOICE]
+        self.numbers = [(f, self.bounds[f], self.tables[f]) for f in NUMERIC]
         self.terms: dict[Any, Any] = {}
         self.items: dict[Any, Any] = {}
         self.derived: dict[tuple, Any] = {}
@@ -148,15 +154,23 @@ class AtomMatcher:
             joined = group.get(low, low) | group.get(high, high)
             for member in self.ids_of(joined, bits=True):
                 group[member] = joined
-        # connected groups of conflicting recommendations, each with a memo: a line's conflicts are the union of
-        # what each group's applying part gives
-        self.conflict_groups = [(mask, {}) for mask in sorted(set(group.values()))]
+        # connected groups of conflicting recommendations (small ones merged), each with a memo: a line's conflicts
+        # are the union of what each group's applying part gives
+        self.conflict_groups: list[tuple[int, dict]] = []
+        merged = 0
+        for mask in sorted(set(group.values()), key=lambda m: (-m.bit_count(), m)):
+            merged |= mask
+            if merged.bit_count() >= CONFLICT_GROUP:
+                self.conflict_groups.append((merged, {}))
+                merged = 0
+        if merged:
+            self.conflict_groups.append((merged, {}))
         self.compact = [bit_of[rid] for rid in index.ids]  # MatchIndex bit -> result bit
 
     # -- tables, filled on first sight of a value --------------------------------------------------------------
 
-    def _field_masks(self, attr: str, key: Any, value: Any) -> tuple[int, int]:
-        """(F, U) of the atoms reading ``attr`` for a value (None: the field is not given), by their own state."""
+    def _states(self, attr: str, value: Any) -> int:
+        """The masks of the atoms reading ``attr`` for a value (None: not given), by the criteria's own state."""
         one = Profile() if value is None else Profile(**{attr: value})
         false = unknown = 0
         for c, mask in self.field_atoms.get(attr, ()):
@@ -165,9 +179,14 @@ class AtomMatcher:
                 false |= mask
             elif state is None:
                 unknown |= mask
+        return false | unknown << self.width
+
+    def _delta(self, attr: str, key: Any, value: Any) -> int:
+        """What a given value changes in the masks of a document without the field (one XOR per line)."""
+        delta = self._states(attr, value) ^ self.absent[attr]
         if len(self.tables[attr]) < self.limit:  # keys are bounded by construction; this bounds them anyway
-            self.tables[attr][key] = (false, unknown)
-        return false, unknown
+            self.tables[attr][key] = delta
+        return delta
 
     def _ceap(self, raw: Any) -> Any:
         """A CEAP string -> (F, U, factor item of its s/a modifier or None), or _INVALID."""
@@ -179,13 +198,15 @@ class AtomMatcher:
             self.ceap_memo[raw] = _INVALID
             return _INVALID
         key = ceap.raw if self.ceap_views is None else tuple([view(ceap) for view in self.ceap_views])
-        masks = self.tables["ceap"].get(key) or self._field_masks("ceap", key, ceap)
+        delta = self.tables["ceap"].get(key)
+        if delta is None:
+            delta = self._delta("ceap", key, ceap)
         item = None if ceap.modifier is None else self.modifiers.get(ceap.modifier)
         if item is None and ceap.modifier is not None:
             item = self.modifiers[ceap.modifier] = self._item("symptomatic", ceap.modifier == "s")
         if item is _INVALID:
             return _INVALID
-        hit = self.ceap_memo[raw] = (*masks, item)
+        hit = self.ceap_memo[raw] = (delta, item)
         return hit
 
     def _choice(self, name: str, raw: Any) -> Any:
@@ -197,7 +218,9 @@ class AtomMatcher:
         except InputError:
             memo[raw] = _INVALID
             return _INVALID
-        hit = memo[raw] = self.tables[name].get(value) or self._field_masks(name, value, value)
+        hit = memo[raw] = self.tables[name].get(value)
+        if hit is None:
+            hit = memo[raw] = self._delta(name, value, value)
         return hit
 
     def _term(self, raw: Any) -> Any:
@@ -218,18 +241,19 @@ class AtomMatcher:
             elif state is None:
                 overlap |= mask
         hits = sum(1 << i for i, covers in enumerate(self.covers) if term in covers)
-        hit = self.terms[raw] = (term, inside, overlap, hits)
+        hit = self.terms[raw] = (term, inside | overlap << self.width, hits)
         return hit
 
     def _item(self, name: str, value: bool) -> Any:
-        """A factor yes/no with its closure -> (names yes, names no, atoms made false, atoms given), or _INVALID."""
+        """A factor yes/no with everything it implies -> _masks_of them, or _INVALID."""
         try:
             closure = {name: value, **self.vocab.implied_factors({name: value})}
         except ValueError:
             return _INVALID
         return self._masks_of(closure)
 
-    def _masks_of(self, factors: dict) -> tuple[int, int, int, int]:
+    def _masks_of(self, factors: dict) -> tuple[int, int, int]:
+        """Factor values -> (names yes, names no, the atoms they make false | the atoms they give << width)."""
         yes = no = false = given = 0
         for n, v in factors.items():
             bit = self.name_bit.get(n)
@@ -241,7 +265,7 @@ class AtomMatcher:
                 no |= bit
             false |= self.wrong.get((n, v), 0)
             given |= self.named.get(n, 0)
-        return yes, no, false, given
+        return yes, no, false | given << self.width
 
     def _factor_item(self, raw: Any, key: Any) -> Any:
         if len(self.items) >= self.limit:
@@ -291,71 +315,60 @@ class AtomMatcher:
         if not doc.keys() <= self.keys:
             return None
         get = doc.get
-        yes = no = f_false = f_given = 0
+        masks = self.base  # then each given field's delta
+        yes = no = factors = 0
         raw = get("ceap")
-        if raw is None:
-            false, unknown = self.absent["ceap"]
-        else:
+        if raw is not None:
             if type(raw) is not str:
                 return None
             hit = self.ceap_memo.get(raw) or self._ceap(raw)
             if hit is _INVALID:
                 return None
-            false, unknown = hit[0], hit[1]
-            if hit[2] is not None:
-                yes, no, f_false, f_given = hit[2]
-        for name, memo, absent in self.choices:
+            masks ^= hit[0]
+            if hit[1] is not None:
+                yes, no, factors = hit[1]
+        for name, memo in self.choices:
             raw = get(name)
-            if raw is None:
-                hit = absent
-            else:
+            if raw is not None:
                 hit = (memo.get(raw) if type(raw) is str else _INVALID) or self._choice(name, raw)
                 if hit is _INVALID:
                     return None
-            false |= hit[0]
-            unknown |= hit[1]
+                masks ^= hit
         symptom_days = None
-        for name, bounds, table, absent in self.numbers:
+        for name, bounds, table in self.numbers:
             raw = get(name)
-            if raw is None:
-                hit = absent
-            else:
+            if raw is not None:
                 value = plain_number(name, raw)
                 if value is None:
                     return None
                 if name == "symptom_days":
                     symptom_days = value
                 i = bisect_left(bounds, value)  # the thresholds: every atom is constant between two of them
-                key = 2 * i if i < len(bounds) and bounds[i] == value else 2 * i + 1
-                hit = table.get(key) or self._field_masks(name, key, value)
-            false |= hit[0]
-            unknown |= hit[1]
+                bucket = 2 * i if i < len(bounds) and bounds[i] == value else 2 * i + 1
+                hit = table.get(bucket)
+                masks ^= self._delta(name, bucket, value) if hit is None else hit
         raw = get("lesion")
         hits = 0
-        terms: Any = None
-        if raw is None:
-            unknown |= self.lesion_pos | self.lesion_neg
-        else:
+        if raw is not None:
             if type(raw) is str:
                 raw = [raw]
             elif type(raw) is not list:
                 return None
-            inside = overlap = 0
+            met = 0  # the sets one term's cover lies inside | those one overlaps << width
             table = self.terms
             try:
                 for item in raw:
                     hit = table.get(item) or self._term(item)
                     if hit is _INVALID:
                         return None
-                    inside |= hit[1]
-                    overlap |= hit[2]
-                    hits |= hit[3]
+                    met |= hit[1]
+                    hits |= hit[2]
             except TypeError:  # an unhashable item (a nested list...): the full parser names it
                 return None
-            overlap &= ~inside
-            false |= (self.lesion_pos & ~(inside | overlap)) | (self.lesion_neg & inside)
-            unknown |= overlap
-            terms = raw
+            inside = met & self.low
+            overlap = (met >> self.width) & ~inside
+            masks ^= self.lesion_absent ^ ((self.lesion_pos & ~(inside | overlap)) | (self.lesion_neg & inside)
+                                           | overlap << self.width)
         raw = get("factors")
         if raw is not None:
             table = self.items
@@ -368,21 +381,19 @@ class AtomMatcher:
                         return None
                     yes |= hit[0]
                     no |= hit[1]
-                    f_false |= hit[2]
-                    f_given |= hit[3]
+                    factors |= hit[2]
             elif type(raw) is dict:
                 for item in raw.items():
-                    key = (*item, type(item[1]))  # True, 1 and 1.0 are equal keys but not the same value
+                    typed = (*item, type(item[1]))  # True, 1 and 1.0 are equal keys but not the same value
                     try:
-                        hit = table.get(key) or self._factor_item(dict([item]), key)
+                        hit = table.get(typed) or self._factor_item(dict([item]), typed)
                     except TypeError:
                         return None
                     if hit is _INVALID:
                         return None
                     yes |= hit[0]
                     no |= hit[1]
-                    f_false |= hit[2]
-                    f_given |= hit[3]
+                    factors |= hit[2]
             else:
                 return None
         if yes & no:
@@ -394,19 +405,21 @@ class AtomMatcher:
             key = (yes & self.relevant, no & self.relevant, hits, symptom_days is None)
             added = self.derived.get(key)
             if added is None:
+                terms = get("lesion")
+                terms = [terms] if type(terms) is str else terms
                 lesions = None if terms is None else tuple(sorted({(self.terms.get(t) or self._term(t))[0]
                                                                    for t in terms}))
                 added = self._derive(key, lesions, symptom_days)
             if type(added) is not tuple:
                 return added  # every field is valid on its own: the error profile.build raises for the document
-            f_false |= added[2]
-            f_given |= added[3]
-        false |= f_false
-        unknown |= self.factor_atoms & ~f_given
+            factors |= added[2]
+        width, low = self.width, self.low
+        false = (masks | factors) & low
+        unknown = (masks >> width) | (self.factor_atoms & ~(factors >> width))
         h1, k1, h2, k2 = self.h1, self.k1, self.h2, self.k2
         variant_true = h1 & ~((false | unknown) + k1)
         variant_not_false = h1 & ~(false + k1)
-        applies = h2 & ((variant_true + k2))
+        applies = h2 & (variant_true + k2)
         not_false = h2 & (variant_not_false + k2)
         return applies, not_false & ~applies
 
@@ -441,7 +454,7 @@ class AtomMatcher:
         found: list[list[str]] = []
         for mask, memo in self.conflict_groups:
             part = applies & mask
-            if part & (part - 1):  # two or more of the group apply
+            if part.bit_count() > 1:
                 pairs = memo.get(part)
                 if pairs is None:
                     if len(memo) >= self.limit:

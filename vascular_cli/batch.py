@@ -113,7 +113,8 @@ def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profi
         return None, "empty line (expected a JSON object)"
     try:
         doc = json.loads(text)
-        if text.count(":") != _keys(doc):  # fewer keys than colons: a duplicate key, or a colon inside a string
+        # fewer keys than colons: a duplicate key, or a colon inside a string (a single "{": no nested object)
+        if text.count(":") != (len(doc) if type(doc) is dict and text.count("{") == 1 else _keys(doc)):
             doc = json.loads(text, object_pairs_hook=_no_duplicates)
     except DuplicateKey as e:
         return None, f"duplicate key {e.key!r} at column {e.position(text)[1]} (first at column {e.first[1]})"
@@ -135,6 +136,8 @@ def _keys(v: Any) -> int:
     if type(v) is dict:
         n = len(v)
         v = v.values()
+    elif type(v) is not list:
+        return 0
     for x in v:
         if type(x) is dict or type(x) is list:
             n += _keys(x)
