@@ -330,10 +330,12 @@ class AtomMatcher:
         for name, memo in self.choices:
             raw = get(name)
             if raw is not None:
-                hit = (memo.get(raw) if type(raw) is str else _INVALID) or self._choice(name, raw)
-                if hit is _INVALID:
+                delta: Any = memo.get(raw) if type(raw) is str else _INVALID
+                if delta is None:
+                    delta = self._choice(name, raw)
+                if delta is _INVALID:
                     return None
-                masks ^= hit
+                masks ^= delta
         symptom_days = None
         for name, bounds, table in self.numbers:
             raw = get(name)
