@@ -35,15 +35,18 @@ from .ceap import CeapError
 from .ceap import parse as ceap_parse
 from .engine import AnyOfCriterion, FactorCriterion, LesionCriterion, _membership
 from .errors import InputError
-from .fields import CHOICE, NUMERIC, plain_number
+from .fields import CHOICE, FIELDS, NUMERIC, plain_number
 from .model import Profile
 
 MEMO_LIMIT = 8192  # entries per memo: a full memo is emptied (memory stays bounded whatever the input)
-CHUNK = 32  # recommendations per chunk of the result's JSON memo (ids_json)
-CONFLICT_GROUP = 24  # at least this many recommendations per group of the conflicts memo (conflicts)
+CHUNK = 16  # bytes of the result per chunk of its JSON memo (ids_json)
 MAX_VARIANTS = 256  # conjunctions per recommendation; beyond that (deeply nested any_of) the full path is used
 _INVALID = (None,)  # memo value for a raw value the full parser rejects
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+_CEAP, _LESION, _FACTORS, _CHOICE, _NUMBER, _ID = (f"kind {i}" for i in range(6))  # compared by identity
+_KINDS = {"ceap": _CEAP, "lesion": _LESION, "factors": _FACTORS, "choice": _CHOICE, "number": _NUMBER, "id": _ID}
 
 
 class TooComplex(ValueError):
@@ -83,7 +86,6 @@ class AtomMatcher:
         self.vocab = vocab
         self.profile: Any = profile
         self.limit = MEMO_LIMIT
-        self.keys = frozenset(profile.FIELDS)
         fields: dict[str, dict[int, list]] = {}  # attr -> id(criterion) -> [criterion, mask]
         lesions: dict[tuple, list] = {}  # (set, want) -> [leaves, mask]
         self.wrong: dict[tuple[str, bool], int] = {}  # factor item -> atoms it makes false
@@ -91,8 +93,7 @@ class AtomMatcher:
         self.lesion_pos = self.lesion_neg = 0
         k1 = h1 = k2 = h2 = 0
         self.id_at: dict[int, str] = {}  # result bit -> recommendation id
-        self.chunks: list[tuple[int, int, dict]] = []  # (shift, mask, memo): CHUNK recommendations' bits each
-        pos = chunk_start = 0
+        pos = 0
         for rec, criteria in zip(index.recs, index.criteria, strict=True):
             start = pos
             for variant in variants(criteria):
@@ -118,12 +119,13 @@ class AtomMatcher:
             h2 |= 1 << pos
             self.id_at[pos] = rec.full_id
             pos += 1
-            if len(self.id_at) % CHUNK == 0 or len(self.id_at) == len(index.recs):
-                self.chunks.append((chunk_start, (1 << (pos - chunk_start)) - 1, {}))
-                chunk_start = pos
         self.k1, self.h1, self.k2, self.h2 = k1, h1, k2, h2
         # a value's masks are one int: the atoms it makes false in the low ``width`` bits, unknown above them
         self.width, self.low = pos, (1 << pos) - 1
+        self.nbytes = (pos + 7) // 8
+        # the result's bytes in slices of CHUNK, each with a memo of its ids' JSON (ids_json)
+        self.chunks: list[tuple[int, int, bytes, dict]] = [(lo, lo + CHUNK, bytes(min(CHUNK, self.nbytes - lo)), {})
+                                                           for lo in range(0, self.nbytes, CHUNK)]
         self.factor_atoms = sum(self.named.values())
         self.lesion_sets = [(s, want, leaves, mask) for (s, want), (leaves, mask) in lesions.items()]
         self.field_atoms = {attr: list(by_id.values()) for attr, by_id in fields.items()}
@@ -139,8 +141,8 @@ class AtomMatcher:
         self.ceap_memo: dict[str, Any] = {}
         self.modifiers: dict[str, Any] = {}  # CEAP s/a -> the factor item symptomatic yes/no
         self.choice_memo: dict[str, dict] = {f: {} for f in CHOICE}  # raw value -> its delta, or _INVALID
-        self.choices = [(f, self.choice_memo[f]) for f in CHOICE]
-        self.numbers = [(f, self.bounds[f], self.tables[f]) for f in NUMERIC]
+        self.numbers = {f: (self.bounds[f], self.tables[f]) for f in NUMERIC}
+        self.kinds = {f.key: _KINDS[f.kind] for f in FIELDS}  # document key -> how match reads it
         self.terms: dict[Any, Any] = {}
         self.items: dict[Any, Any] = {}
         self.derived: dict[tuple, Any] = {}
@@ -154,17 +156,9 @@ class AtomMatcher:
             joined = group.get(low, low) | group.get(high, high)
             for member in self.ids_of(joined, bits=True):
                 group[member] = joined
-        # connected groups of conflicting recommendations (small ones merged), each with a memo: a line's conflicts
-        # are the union of what each group's applying part gives
-        self.conflict_groups: list[tuple[int, dict]] = []
-        merged = 0
-        for mask in sorted(set(group.values()), key=lambda m: (-m.bit_count(), m)):
-            merged |= mask
-            if merged.bit_count() >= CONFLICT_GROUP:
-                self.conflict_groups.append((merged, {}))
-                merged = 0
-        if merged:
-            self.conflict_groups.append((merged, {}))
+        # connected groups of conflicting recommendations, each with a memo: a line's conflicts are the union of
+        # what each group's applying part gives
+        self.conflict_groups: list[tuple[int, dict]] = [(mask, {}) for mask in sorted(set(group.values()))]
         self.compact = [bit_of[rid] for rid in index.ids]  # MatchIndex bit -> result bit
 
     # -- tables, filled on first sight of a value --------------------------------------------------------------
@@ -312,105 +306,105 @@ class AtomMatcher:
     def match(self, doc: dict) -> Any:
         """(applies, possible) masks; the InputError when the fields, each valid, contradict an implied fact; or
         None when the document needs the full parser (errors, unusual values)."""
-        if not doc.keys() <= self.keys:
-            return None
-        get = doc.get
         masks = self.base  # then each given field's delta
-        yes = no = factors = 0
-        raw = get("ceap")
-        if raw is not None:
-            if type(raw) is not str:
-                return None
-            hit = self.ceap_memo.get(raw) or self._ceap(raw)
-            if hit is _INVALID:
-                return None
-            masks ^= hit[0]
-            if hit[1] is not None:
-                yes, no, factors = hit[1]
-        for name, memo in self.choices:
-            raw = get(name)
-            if raw is not None:
-                delta: Any = memo.get(raw) if type(raw) is str else _INVALID
+        delta: Any
+        yes = no = factors = hits = 0
+        symptom_days = lesion = None
+        kinds = self.kinds
+        for key, raw in doc.items():
+            if raw is None:
+                continue
+            kind = kinds.get(key)
+            if kind is _NUMBER:
+                value = plain_number(key, raw)
+                if value is None:
+                    return None
+                if key == "symptom_days":
+                    symptom_days = value
+                bounds, table = self.numbers[key]
+                i = bisect_left(bounds, value)  # the thresholds: every atom is constant between two of them
+                bucket = 2 * i if i < len(bounds) and bounds[i] == value else 2 * i + 1
+                delta = table.get(bucket)
+                masks ^= self._delta(key, bucket, value) if delta is None else delta
+            elif kind is _LESION:
+                if type(raw) is str:
+                    raw = [raw]
+                elif type(raw) is not list:
+                    return None
+                lesion = raw
+                met = 0  # the sets one term's cover lies inside | those one overlaps << width
+                table = self.terms
+                try:
+                    for item in raw:
+                        hit = table.get(item) or self._term(item)
+                        if hit is _INVALID:
+                            return None
+                        met |= hit[1]
+                        hits |= hit[2]
+                except TypeError:  # an unhashable item (a nested list...): the full parser names it
+                    return None
+                inside = met & self.low
+                overlap = (met >> self.width) & ~inside
+                masks ^= self.lesion_absent ^ ((self.lesion_pos & ~(inside | overlap)) | (self.lesion_neg & inside)
+                                               | overlap << self.width)
+            elif kind is _FACTORS:
+                table = self.items
+                if type(raw) is list:
+                    for item in raw:
+                        if type(item) is not str:
+                            return None
+                        hit = table.get(item) or self._factor_item([item], item)
+                        if hit is _INVALID:
+                            return None
+                        yes |= hit[0]
+                        no |= hit[1]
+                        factors |= hit[2]
+                elif type(raw) is dict:
+                    for item in raw.items():
+                        typed = (*item, type(item[1]))  # True, 1 and 1.0 are equal keys but not the same value
+                        try:
+                            hit = table.get(typed) or self._factor_item(dict([item]), typed)
+                        except TypeError:
+                            return None
+                        if hit is _INVALID:
+                            return None
+                        yes |= hit[0]
+                        no |= hit[1]
+                        factors |= hit[2]
+                else:
+                    return None
+            elif kind is _CEAP:
+                if type(raw) is not str:
+                    return None
+                hit = self.ceap_memo.get(raw) or self._ceap(raw)
+                if hit is _INVALID:
+                    return None
+                masks ^= hit[0]
+                if hit[1] is not None:
+                    yes |= hit[1][0]
+                    no |= hit[1][1]
+                    factors |= hit[1][2]
+            elif kind is _CHOICE:
+                memo = self.choice_memo[key]
+                delta = memo.get(raw) if type(raw) is str else _INVALID
                 if delta is None:
-                    delta = self._choice(name, raw)
+                    delta = self._choice(key, raw)
                 if delta is _INVALID:
                     return None
                 masks ^= delta
-        symptom_days = None
-        for name, bounds, table in self.numbers:
-            raw = get(name)
-            if raw is not None:
-                value = plain_number(name, raw)
-                if value is None:
+            elif kind is _ID:
+                if not isinstance(raw, (str, int)):
                     return None
-                if name == "symptom_days":
-                    symptom_days = value
-                i = bisect_left(bounds, value)  # the thresholds: every atom is constant between two of them
-                bucket = 2 * i if i < len(bounds) and bounds[i] == value else 2 * i + 1
-                hit = table.get(bucket)
-                masks ^= self._delta(name, bucket, value) if hit is None else hit
-        raw = get("lesion")
-        hits = 0
-        if raw is not None:
-            if type(raw) is str:
-                raw = [raw]
-            elif type(raw) is not list:
-                return None
-            met = 0  # the sets one term's cover lies inside | those one overlaps << width
-            table = self.terms
-            try:
-                for item in raw:
-                    hit = table.get(item) or self._term(item)
-                    if hit is _INVALID:
-                        return None
-                    met |= hit[1]
-                    hits |= hit[2]
-            except TypeError:  # an unhashable item (a nested list...): the full parser names it
-                return None
-            inside = met & self.low
-            overlap = (met >> self.width) & ~inside
-            masks ^= self.lesion_absent ^ ((self.lesion_pos & ~(inside | overlap)) | (self.lesion_neg & inside)
-                                           | overlap << self.width)
-        raw = get("factors")
-        if raw is not None:
-            table = self.items
-            if type(raw) is list:
-                for item in raw:
-                    if type(item) is not str:
-                        return None
-                    hit = table.get(item) or self._factor_item([item], item)
-                    if hit is _INVALID:
-                        return None
-                    yes |= hit[0]
-                    no |= hit[1]
-                    factors |= hit[2]
-            elif type(raw) is dict:
-                for item in raw.items():
-                    typed = (*item, type(item[1]))  # True, 1 and 1.0 are equal keys but not the same value
-                    try:
-                        hit = table.get(typed) or self._factor_item(dict([item]), typed)
-                    except TypeError:
-                        return None
-                    if hit is _INVALID:
-                        return None
-                    yes |= hit[0]
-                    no |= hit[1]
-                    factors |= hit[2]
-            else:
+            else:  # not a profile field: the full parser names it
                 return None
         if yes & no:
             return None  # the items contradict each other: the full parser names them
-        ident = get("id")
-        if ident is not None and not isinstance(ident, (str, int)):
-            return None
         if self.always or hits or (yes | no) & self.trigger:
             key = (yes & self.relevant, no & self.relevant, hits, symptom_days is None)
             added = self.derived.get(key)
             if added is None:
-                terms = get("lesion")
-                terms = [terms] if type(terms) is str else terms
-                lesions = None if terms is None else tuple(sorted({(self.terms.get(t) or self._term(t))[0]
-                                                                   for t in terms}))
+                lesions = None if lesion is None else tuple(sorted({(self.terms.get(t) or self._term(t))[0]
+                                                                    for t in lesion}))
                 added = self._derive(key, lesions, symptom_days)
             if type(added) is not tuple:
                 return added  # every field is valid on its own: the error profile.build raises for the document
@@ -440,14 +434,15 @@ class AtomMatcher:
     def ids_json(self, mask: int) -> str:
         """The ids of a mask as a JSON array, built from the memoised JSON of each chunk's part of it."""
         parts = []
-        for shift, width, memo in self.chunks:
-            part = (mask >> shift) & width
-            if part:
+        data = mask.to_bytes(self.nbytes, "little")
+        for lo, hi, zero, memo in self.chunks:
+            part = data[lo:hi]
+            if part != zero:
                 text = memo.get(part)
                 if text is None:
                     if len(memo) >= self.limit:
                         memo.clear()
-                    text = memo[part] = _dumps(self.ids_of(part << shift))[1:-1]
+                    text = memo[part] = _dumps(self.ids_of(int.from_bytes(part, "little") << (8 * lo)))[1:-1]
                 parts.append(text)
         return "[" + ",".join(parts) + "]"
 

@@ -4,7 +4,7 @@
 * Every input line gives exactly one output line, in input order, carrying its line number. A bad line gives an
   error object and the run goes on; the exit code is 1 at the end if any line was bad.
 * Output is written in whole lines only, so an interrupted run (Ctrl-C, ``| head``) leaves valid JSON Lines.
-* Speed: matching goes through the compiled matcher (batch_matcher.py; RawMatcher reads raw JSON values, falling
+* Speed: matching goes through the compiled matcher (atom_matcher.py reads raw JSON values, falling
   back to the full ProfileParser path for anything invalid or unusual); the JSON of each distinct applying set is
   built once (bounded memo) and the line number, id and counts are spliced in. The detail (`--all`: possible ids and
   missing facts) takes the full path and costs more per line.
@@ -24,6 +24,7 @@ from .profile import DuplicateKey, _no_duplicates, merge_factors
 from .stdio import quiet_stdout
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_decode = json.JSONDecoder().raw_decode
 _string = json.encoder.encode_basestring  # a str as JSON (ensure_ascii=False), the encoder's own function
 
 
@@ -109,10 +110,15 @@ def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profi
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         return None, f"invalid UTF-8 at byte {e.start + 1}"
-    if not text.strip():
+    if not text or text.isspace():
         return None, "empty line (expected a JSON object)"
     try:
-        doc = json.loads(text)
+        try:  # the decoder itself (json.loads adds two whitespace scans); anything unusual goes to json.loads
+            doc, end = _decode(text)
+            if end != len(text) and not text[end:].isspace():
+                raise ValueError
+        except ValueError:
+            doc = json.loads(text)
         # fewer keys than colons: a duplicate key, or a colon inside a string (a single "{": no nested object)
         if text.count(":") != (len(doc) if type(doc) is dict and text.count("{") == 1 else _keys(doc)):
             doc = json.loads(text, object_pairs_hook=_no_duplicates)

@@ -135,14 +135,16 @@ def _fast(raw: str, m: re.Match) -> Ceap | None:
     clinical = _fast_classes(m[1])
     if clinical is None:
         return None
-    etiology, anatomy, patho = (_fast_codes(letter, group) if group is not None else ()
-                                for letter, group in (("E", m[3]), ("A", m[4]), ("P", m[5])))
+    e, a, p, segments = m.group(3, 4, 5, 6)
+    etiology = _fast_codes("E", e) if e is not None else ()
+    anatomy = _fast_codes("A", a) if a is not None else ()
+    patho = _fast_codes("P", p) if p is not None else ()
     if etiology is None or anatomy is None or patho is None:
         return None
-    if m[6] is not None and not (m[3] or m[4] or m[5]):
+    if segments is not None and not (e or a or p):
         return None  # segments right after the clinical class: the scanner names the error
     return Ceap(raw, clinical[0], clinical[1], m[2], etiology, anatomy, patho,
-                tuple(m[6].split(",")) if m[6] is not None else ())
+                tuple(segments.split(",")) if segments is not None else ())
 
 
 @functools.lru_cache(maxsize=1024)
