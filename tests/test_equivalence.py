@@ -119,3 +119,9 @@ def test_a_contradicted_implication_gives_the_full_parsers_error_on_the_fast_pat
         want = str(e)
     assert isinstance(FAST.raw.match(doc), vascular_cli.InputError)
     assert FAST.fragment(doc) == FULL.fragment(doc) == (False, '"status":"error","error":' + json.dumps(want))
+
+
+def test_conflict_pairs_are_the_rule_applied_to_every_pair():
+    recs = [r for r, _ in ENGINE.compiled]
+    want = [(i, j) for i, a in enumerate(recs) for j, b in enumerate(recs) if i < j and ENGINE.conflicting(a, b)]
+    assert want and ENGINE.conflict_pairs(recs) == want

@@ -66,9 +66,31 @@ class MatchIndex:
         self.criteria = [criteria for _, criteria in scope]
         self.ids = [r.full_id for r in self.recs]
         self.all = (1 << len(scope)) - 1
+        self.pairs = [(1 << i, 1 << j, self.ids[i], self.ids[j])  # the engine's rule, precomputed per pair
+                      for i, j in engine.conflict_pairs(self.recs)]
+        self.conflict_memo = _Memo()
+        self.partners: dict[int, list] = {}  # bit -> the pairs it opens (each pair filed under its first member)
+        for ma, mb, a, b in self.pairs:
+            self.partners.setdefault(ma, []).append((mb, a, b))
+        self.conflict_bits = sum(self.partners)
+        self._vocab = engine.kb.vocabulary
+
+    _COMPILED = frozenset({"factor_index", "lesion_index", "ceap_views", "groups", "lesion_views", "ranges",
+                           "buckets"})
+
+    def __getattr__(self, name: str) -> Any:
+        """The matching tables are compiled on first use (the batch hot path, atom_matcher.py, needs only the
+        order, the criteria and the conflicting pairs; this index serves --all and unusual documents)."""
+        if name not in self._COMPILED:
+            raise AttributeError(name)
+        self._compile()
+        return self.__dict__[name]
+
+    def _compile(self) -> None:
         groups: dict[tuple[str, ...], list] = {}
         self.factor_index = FactorIndex()
         self.lesion_index = LesionIndex()
+        scope = list(zip(self.recs, self.criteria, strict=True))
         for bit, (_, criteria) in enumerate(scope):
             for c in criteria:
                 if self.factor_index.add(1 << bit, c) or self.lesion_index.add(1 << bit, c):
@@ -76,24 +98,16 @@ class MatchIndex:
                 # criteria reading only small-valued fields share one group (fewer lookups per profile)
                 fields = SMALL if set(c.fields) <= set(SMALL) else c.fields
                 groups.setdefault(fields, []).append((1 << bit, c))
-        self.lesion_index.finish(engine.kb.vocabulary)
+        vocab = self._vocab
+        self.lesion_index.finish(vocab)
         self.ceap_views = _ceap_views(c for _, criteria in scope for c in criteria)
         self.groups = [(fields, _factor_names(members), members, _Memo()) for fields, members in sorted(groups.items())]
-        vocab = engine.kb.vocabulary
         self.lesion_views = [LesionView(members, vocab) if "lesions" in fields else None
                              for fields, _, members, _ in self.groups]
         self.ranges: dict[str, list] = {f: [] for f in NUMERIC}
         for r in self.recs:
             _collect_ranges(r.when, self.ranges)
         self.buckets = {f: _Memo() for f in NUMERIC}
-        self.pairs = [(1 << i, 1 << j, a.full_id, b.full_id)
-                      for i, a in enumerate(self.recs) for j, b in enumerate(self.recs)
-                      if i < j and engine.conflicting(a, b)]  # the engine's rule, precomputed per pair
-        self.conflict_memo = _Memo()
-        self.partners: dict[int, list] = {}  # bit -> the pairs it opens (each pair filed under its first member)
-        for ma, mb, a, b in self.pairs:
-            self.partners.setdefault(ma, []).append((mb, a, b))
-        self.conflict_bits = sum(self.partners)
 
     def ceap_key(self, ceap: Any) -> Any:
         """A CEAP's memo key: what the criteria read of it (engine: each criterion's ``reads``), e.g. the top class

@@ -366,6 +366,22 @@ class Engine:
                 and a.direction != b.direction and a.certainty != "seed-only" and b.certainty != "seed-only"
                 and self.related(a.action, b.action))
 
+    def conflict_pairs(self, recs: list[Recommendation]) -> list[tuple[int, int]]:
+        """Every (i, j), i < j, with ``conflicting(recs[i], recs[j])``: the pairs are tested per pair of related
+        actions (the rule's last clause) instead of every pair of recommendations (tests/test_equivalence.py checks
+        that both give the same pairs)."""
+        by_action: dict[Any, list[int]] = {}
+        for i, r in enumerate(recs):
+            by_action.setdefault(r.action, []).append(i)
+        actions = list(by_action)
+        out = []
+        for n, x in enumerate(actions):
+            for y in actions[n:]:
+                if self.related(x, y):
+                    out += [(min(i, j), max(i, j)) for i in by_action[x] for j in by_action[y]
+                            if i != j and (x != y or i < j) and self.conflicting(recs[i], recs[j])]
+        return sorted(out)
+
     def _sort_key(self, r: Recommendation) -> tuple:
         system = self.kb.grading.get(r.guideline.grading)
         code = system.strength.get(r.strength) if system and r.strength else None
