@@ -49,6 +49,16 @@ _CEAP, _LESION, _FACTORS, _CHOICE, _NUMBER, _ID = (f"kind {i}" for i in range(6)
 _KINDS = {"ceap": _CEAP, "lesion": _LESION, "factors": _FACTORS, "choice": _CHOICE, "number": _NUMBER, "id": _ID}
 
 
+def _bits(mask: int) -> list[int]:
+    """The set bits of a mask, lowest first, each as a mask."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low)
+        mask ^= low
+    return out
+
+
 class TooComplex(ValueError):
     """A recommendation's criteria expand to more than MAX_VARIANTS conjunctions."""
 
@@ -148,18 +158,18 @@ class AtomMatcher:
         self.derived: dict[tuple, Any] = {}
         self._setup_implications(vocab)
         bit_of = {rid: b for b, rid in self.id_at.items()}
-        self.partners: dict[int, list] = {}  # result bit -> the conflicting pairs it opens
-        group: dict[int, int] = {}  # result bit -> the recommendations it conflicts with, directly or not
-        for _, _, a, b in index.pairs:
-            low, high = 1 << min(bit_of[a], bit_of[b]), 1 << max(bit_of[a], bit_of[b])
+        self.compact = [bit_of[rid] for rid in index.ids]  # MatchIndex bit (output rank) -> result bit
+        self.rank = {bit: i for i, bit in enumerate(self.compact)}  # and back
+        # conflicts are found in MatchIndex bits (one per recommendation: small ints), per connected group of
+        # conflicting recommendations, each group with a memo: a line's conflicts are the union of the groups'
+        self.partners: dict[int, list] = {}  # bit -> the pairs it opens (each pair filed under its first member)
+        group: dict[int, int] = {}  # bit -> the recommendations it conflicts with, directly or not
+        for low, high, a, b in index.pairs:
             self.partners.setdefault(low, []).append((high, *sorted((a, b))))
             joined = group.get(low, low) | group.get(high, high)
-            for member in self.ids_of(joined, bits=True):
+            for member in _bits(joined):
                 group[member] = joined
-        # connected groups of conflicting recommendations, each with a memo: a line's conflicts are the union of
-        # what each group's applying part gives
         self.conflict_groups: list[tuple[int, dict]] = [(mask, {}) for mask in sorted(set(group.values()))]
-        self.compact = [bit_of[rid] for rid in index.ids]  # MatchIndex bit -> result bit
 
     # -- tables, filled on first sight of a value --------------------------------------------------------------
 
@@ -421,42 +431,43 @@ class AtomMatcher:
 
     # -- reading the masks --------------------------------------------------------------------------------------
 
-    def ids_of(self, mask: int, bits: bool = False) -> list:
-        """The ids of a mask, in output order (``bits``: the single-bit masks instead)."""
-        out = []
+    def ids_of(self, mask: int) -> list[str]:
+        """The ids of a mask, in output order."""
         id_at = self.id_at
-        while mask:
-            low = mask & -mask
-            out.append(low if bits else id_at[low.bit_length() - 1])
-            mask ^= low
-        return out
+        return [id_at[low.bit_length() - 1] for low in _bits(mask)]
 
-    def ids_json(self, mask: int) -> str:
-        """The ids of a mask as a JSON array, built from the memoised JSON of each chunk's part of it."""
+    def ids_json(self, mask: int) -> tuple[str, int]:
+        """The ids of a mask as a JSON array, and the mask in MatchIndex bits (for ``conflicts``), built from the
+        memoised answers for each chunk's part of it."""
         parts = []
+        ranks = 0
         data = mask.to_bytes(self.nbytes, "little")
         for lo, hi, zero, memo in self.chunks:
             part = data[lo:hi]
             if part != zero:
-                text = memo.get(part)
-                if text is None:
+                hit = memo.get(part)
+                if hit is None:
                     if len(memo) >= self.limit:
                         memo.clear()
-                    text = memo[part] = _dumps(self.ids_of(int.from_bytes(part, "little") << (8 * lo)))[1:-1]
-                parts.append(text)
-        return "[" + ",".join(parts) + "]"
+                    bits = int.from_bytes(part, "little") << (8 * lo)
+                    hit = memo[part] = (_dumps(self.ids_of(bits))[1:-1],
+                                        sum(1 << self.rank[low.bit_length() - 1] for low in _bits(bits)))
+                parts.append(hit[0])
+                ranks |= hit[1]
+        return "[" + ",".join(parts) + "]", ranks
 
-    def conflicts(self, applies: int) -> list[list[str]]:
-        """The conflicting pairs that both apply, sorted (the pairs are the engine's rule, from MatchIndex)."""
+    def conflicts(self, ranks: int) -> list[list[str]]:
+        """The conflicting pairs that both apply (a mask in MatchIndex bits), sorted; the pairs are the engine's
+        rule (MatchIndex.pairs)."""
         found: list[list[str]] = []
         for mask, memo in self.conflict_groups:
-            part = applies & mask
+            part = ranks & mask
             if part.bit_count() > 1:
                 pairs = memo.get(part)
                 if pairs is None:
                     if len(memo) >= self.limit:
                         memo.clear()
-                    pairs = memo[part] = [[a, b] for low in self.ids_of(part, bits=True)
+                    pairs = memo[part] = [[a, b] for low in _bits(part)
                                           for high, a, b in self.partners.get(low, ()) if part & high]
                 found += pairs
         found.sort()
@@ -464,9 +475,4 @@ class AtomMatcher:
 
     def from_compact(self, mask: int) -> int:
         """A MatchIndex mask (the full path's) in this matcher's bits."""
-        out = 0
-        while mask:
-            low = mask & -mask
-            out |= 1 << self.compact[low.bit_length() - 1]
-            mask ^= low
-        return out
+        return sum(1 << self.compact[low.bit_length() - 1] for low in _bits(mask))

@@ -75,9 +75,13 @@ class BatchEvaluator:
                 applies, possible = raw.from_compact(applies), raw.from_compact(possible)
         head = self.heads.get(applies)
         if head is None:  # everything that depends on the applying set alone, as JSON text
-            ids = raw.ids_json(applies) if raw is not None else _dumps(ix.ids_of(applies))
+            if raw is not None:
+                ids, ranks = raw.ids_json(applies)
+                conflicts = raw.conflicts(ranks)
+            else:
+                ids, conflicts = _dumps(ix.ids_of(applies)), ix.conflicts(applies)
             head = self.heads.put(applies, f'"status":"ok","covered":{"true" if applies else "false"},'
-                                           f'"applies":{ids},"conflicts":{_dumps((raw or ix).conflicts(applies))}')
+                                           f'"applies":{ids},"conflicts":{_dumps(conflicts)}')
         text = f'{head},"possible_count":{possible.bit_count()}'
         if self.with_possible:  # the detail (--all): possible ids and the facts that would settle them
             pp = self.lists.get(possible) or self.lists.put(possible, _dumps(ix.ids_of(possible)))
