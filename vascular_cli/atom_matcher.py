@@ -144,12 +144,12 @@ class AtomMatcher:
         self.ceap_views: Any = None if None in views else sorted(views, key=lambda f: f.__qualname__)
         self.bounds = {f: sorted({v for c, _ in self.field_atoms.get(f, ()) for v in c.range.values()})
                        for f in NUMERIC}
-        self.tables: dict[str, dict] = {f: {} for f in ("ceap", *CHOICE, *NUMERIC)}
+        self.tables: dict[str, dict] = {f: {} for f in ("ceap", *CHOICE, *NUMERIC)}  # value key -> delta
         self.absent = {f: self._states(f, None) for f in self.tables}
         self.lesion_absent = (self.lesion_pos | self.lesion_neg) << pos
         self.base = sum(self.absent.values()) | self.lesion_absent  # a document without any field
-        self.ceap_memo: dict[str, Any] = {}
-        self.modifiers: dict[str, Any] = {}  # CEAP s/a -> the factor item symptomatic yes/no
+        self.ceap_memo: dict[str, Any] = {}  # CEAP string -> what ceap_keys holds for it
+        self.ceap_keys: dict[tuple, Any] = {}  # (modifier, what the atoms read) -> (delta, modifier's factor item)
         self.choice_memo: dict[str, dict] = {f: {} for f in CHOICE}  # raw value -> its delta, or _INVALID
         self.numbers = {f: (self.bounds[f], self.tables[f]) for f in NUMERIC}
         self.kinds = {f.key: _KINDS[f.kind] for f in FIELDS}  # document key -> how match reads it
@@ -193,7 +193,7 @@ class AtomMatcher:
         return delta
 
     def _ceap(self, raw: Any) -> Any:
-        """A CEAP string -> (F, U, factor item of its s/a modifier or None), or _INVALID."""
+        """A CEAP string -> (its delta, the factor item of its s/a modifier or None), or _INVALID."""
         if len(self.ceap_memo) >= self.limit:
             self.ceap_memo.clear()
         try:  # a string is a valid CEAP value exactly when the parser reads it (profile.build: the same call)
@@ -201,16 +201,16 @@ class AtomMatcher:
         except CeapError:
             self.ceap_memo[raw] = _INVALID
             return _INVALID
-        key = ceap.raw if self.ceap_views is None else tuple([view(ceap) for view in self.ceap_views])
-        delta = self.tables["ceap"].get(key)
-        if delta is None:
-            delta = self._delta("ceap", key, ceap)
-        item = None if ceap.modifier is None else self.modifiers.get(ceap.modifier)
-        if item is None and ceap.modifier is not None:
-            item = self.modifiers[ceap.modifier] = self._item("symptomatic", ceap.modifier == "s")
-        if item is _INVALID:
-            return _INVALID
-        hit = self.ceap_memo[raw] = (delta, item)
+        # what the atoms read of it (engine: each criterion's ``reads``) and the modifier, or the whole string
+        key = (ceap.modifier, *([ceap.raw] if self.ceap_views is None else [view(ceap) for view in self.ceap_views]))
+        hit = self.ceap_keys.get(key)
+        if hit is None:
+            item = None if ceap.modifier is None else self._item("symptomatic", ceap.modifier == "s")
+            hit = _INVALID if item is _INVALID else (self._states("ceap", ceap) ^ self.absent["ceap"], item)
+            if len(self.ceap_keys) >= self.limit:
+                self.ceap_keys.clear()
+            self.ceap_keys[key] = hit
+        self.ceap_memo[raw] = hit
         return hit
 
     def _choice(self, name: str, raw: Any) -> Any:

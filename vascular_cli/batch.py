@@ -28,6 +28,9 @@ _decode = json.JSONDecoder().raw_decode
 _string = json.encoder.encode_basestring  # a str as JSON (ensure_ascii=False), the encoder's own function
 
 
+HEADS = 4096  # memo entries of the result JSON per applying set (emptied when full)
+
+
 class BatchEvaluator:
     """Profile documents (parsed JSON objects) -> JSON text of their result fields, through the compiled index."""
 
@@ -46,7 +49,7 @@ class BatchEvaluator:
                 pass
         self.defaults = defaults or {}
         self.vocab = engine.kb.vocabulary
-        self.heads = _Memo(4096)  # applying set -> its JSON (applies, conflicts)
+        self.heads: dict[int, str] = {}  # applying set -> its JSON (applies, conflicts), at most HEADS
         self.lists = _Memo(4096)  # possible set -> its id list
 
     def fragment(self, doc: dict) -> tuple[bool, str]:
@@ -75,13 +78,15 @@ class BatchEvaluator:
                 applies, possible = raw.from_compact(applies), raw.from_compact(possible)
         head = self.heads.get(applies)
         if head is None:  # everything that depends on the applying set alone, as JSON text
+            if len(self.heads) >= HEADS:
+                self.heads.clear()
             if raw is not None:
                 ids, ranks = raw.ids_json(applies)
                 conflicts = raw.conflicts(ranks)
             else:
                 ids, conflicts = _dumps(ix.ids_of(applies)), ix.conflicts(applies)
-            head = self.heads.put(applies, f'"status":"ok","covered":{"true" if applies else "false"},'
-                                           f'"applies":{ids},"conflicts":{_dumps(conflicts)}')
+            head = self.heads[applies] = (f'"status":"ok","covered":{"true" if applies else "false"},'
+                                          f'"applies":{ids},"conflicts":{_dumps(conflicts)}')
         text = f'{head},"possible_count":{possible.bit_count()}'
         if self.with_possible:  # the detail (--all): possible ids and the facts that would settle them
             pp = self.lists.get(possible) or self.lists.put(possible, _dumps(ix.ids_of(possible)))
