@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
+from operator import attrgetter
 from typing import Any
 
 from .ceap import CeapError
@@ -139,9 +140,10 @@ class AtomMatcher:
         self.factor_atoms = sum(self.named.values())
         self.lesion_sets = [(s, want, leaves, mask) for (s, want), (leaves, mask) in lesions.items()]
         self.field_atoms = {attr: list(by_id.values()) for attr, by_id in fields.items()}
-        # what the CEAP atoms read of a CEAP (engine: each criterion's ``reads``), or None: the whole string
-        views = {type(c).__dict__.get("reads") for c, _ in self.field_atoms.get("ceap", ())}
-        self.ceap_views: Any = None if None in views else sorted(views, key=lambda f: f.__qualname__)
+        # a CEAP's memo key: its modifier and what the atoms read of it (engine: each criterion's ``reads``, a Ceap
+        # field), or the whole string when one does not say
+        views: set[str] = {getattr(type(c), "reads", "raw") for c, _ in self.field_atoms.get("ceap", ())}
+        self.ceap_key = attrgetter("modifier", *sorted(views))
         self.bounds = {f: sorted({v for c, _ in self.field_atoms.get(f, ()) for v in c.range.values()})
                        for f in NUMERIC}
         self.tables: dict[str, dict] = {f: {} for f in ("ceap", *CHOICE, *NUMERIC)}  # value key -> delta
@@ -201,8 +203,7 @@ class AtomMatcher:
         except CeapError:
             self.ceap_memo[raw] = _INVALID
             return _INVALID
-        # what the atoms read of it (engine: each criterion's ``reads``) and the modifier, or the whole string
-        key = (ceap.modifier, *([ceap.raw] if self.ceap_views is None else [view(ceap) for view in self.ceap_views]))
+        key = self.ceap_key(ceap)
         hit = self.ceap_keys.get(key)
         if hit is None:
             item = None if ceap.modifier is None else self._item("symptomatic", ceap.modifier == "s")

@@ -116,7 +116,7 @@ class MatchIndex:
             return None
         if self.ceap_views is None:
             return ceap.raw
-        return tuple([view(ceap) for view in self.ceap_views])
+        return tuple([getattr(ceap, view) for view in self.ceap_views])
 
     def _bucket(self, field: str, value: Any) -> Any:
         if value is None:
@@ -465,8 +465,8 @@ def _group_key(fields: Any, names: Any, factors: Any, fk: Any) -> Any:
 
 
 def _ceap_views(criteria: Any) -> Any:
-    """The ``reads`` functions of every criterion that reads the CEAP (any_of alternatives included), or None if one
-    does not say what it reads (then the memo keys on the whole CEAP string)."""
+    """The ``reads`` (Ceap field names) of every criterion that reads the CEAP (any_of alternatives included), or
+    None if one does not say what it reads (then the memo keys on the whole CEAP string)."""
     views: dict = {}
     todo = list(criteria)
     while todo:
@@ -478,7 +478,7 @@ def _ceap_views(criteria: Any) -> Any:
             if view is None:
                 return None
             views[view] = None
-    return sorted(views, key=lambda f: f.__qualname__)
+    return sorted(views)
 
 
 def _factor_names(members: Any) -> frozenset:

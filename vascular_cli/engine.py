@@ -106,10 +106,7 @@ class CeapCriterion(Criterion):
         self.requires = ("CEAP " + f"{spec.get('min', 'C0')}-{spec.get('max', 'C6')}" if isinstance(spec, dict)
                          else "CEAP " + " or ".join(spec))
 
-    @staticmethod
-    def reads(ceap: Any) -> Any:
-        """What ``state`` reads of a given CEAP (the batch index memoises on it, not on the whole string)."""
-        return ceap.top
+    reads = "top"  # the Ceap field ``state`` reads (the batch matchers memoise on it, not on the whole string)
 
     def state(self, p: Profile) -> State:
         if p.ceap is None:
@@ -128,10 +125,7 @@ class EtiologyCriterion(Criterion):
         self.allowed = frozenset(c for e in spec for c in _ceap_leaves(e))
         self.requires = "CEAP etiology " + " or ".join(spec)
 
-    @staticmethod
-    def reads(ceap: Any) -> Any:
-        """What ``state`` reads of a given CEAP (the batch index memoises on it, not on the whole string)."""
-        return ceap.etiology
+    reads = "etiology"  # the Ceap field ``state`` reads (see CeapCriterion.reads)
 
     def state(self, p: Profile) -> State:
         if p.ceap is None or not p.ceap.etiology:
