@@ -285,9 +285,10 @@ NOTES = """
   click or pydantic; anything else (help, completion, errors, other commands) goes to the typer app.
 - **Cold start**: an empty cache builds the knowledge base once (read and check the YAML) and the option spec once;
   the cache key holds resolved paths and contents, never the working directory.
-- **Batch**: see the data sets in bench/generate.py. Memo misses are cheap: single-set lesion criteria are answered
-  by per-term bitmasks (index.LesionIndex), groups that read lesions key their memos on the lesion sets met
-  (index.LesionView), CEAP on what the criteria read (top class, etiology), factor criteria by name-set lookup.
+- **Batch**: see the data sets in bench/generate.py; the floor is `json.loads` + `json.dumps` of each input line
+  (ROUNDTRIP above: our output, about 4 times larger on the distinct set, is not what it writes). The hot path is
+  vascular_cli/atom_matcher.py: criteria compiled to bit runs, per-value masks (CEAP top class and etiology, lesion
+  terms, factor items with their closure, numeric intervals), carry additions; no memo of combinations.
 - **Memory**: peak resident set size (`ru_maxrss`) of the batch process.
 """
 

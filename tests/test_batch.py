@@ -9,6 +9,8 @@ import time
 
 import pytest
 from conftest import cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 GOOD = b'{"id": "a", "ceap": "C6", "lesion": "chronic-occlusion"}\n'
 
@@ -96,10 +98,15 @@ def _run_subprocess(args, **kw):
     return subprocess.Popen([sys.executable, "-c", "from vascular_cli.entry import run; run()", *args], env=env, **kw)
 
 
-def test_sigpipe_from_head_leaves_whole_lines_and_exits_quietly(tmp_path):
+JOBS = pytest.mark.parametrize("jobs", [[], ["--jobs", "2"]], ids=["one process", "two workers"])
+
+
+@JOBS
+def test_sigpipe_from_head_leaves_whole_lines_and_exits_quietly(tmp_path, jobs):
     src = tmp_path / "many.jsonl"
     src.write_bytes(GOOD * 20000)
-    p = _run_subprocess(["recommend", "--profiles", str(src)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = _run_subprocess(["recommend", "--profiles", str(src), *jobs], stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE)
     first = p.stdout.readline()
     p.stdout.close()  # like `| head -1`
     err = p.stderr.read()
@@ -108,12 +115,13 @@ def test_sigpipe_from_head_leaves_whole_lines_and_exits_quietly(tmp_path):
     assert b"Traceback" not in err and p.returncode == 0, err
 
 
-def test_sigint_leaves_only_whole_json_lines(tmp_path):
+@JOBS
+def test_sigint_leaves_only_whole_json_lines(tmp_path, jobs):
     src = tmp_path / "many.jsonl"
     src.write_bytes(GOOD * 400000)
     out = tmp_path / "out.jsonl"
     with open(out, "wb") as fh:
-        p = _run_subprocess(["recommend", "--profiles", str(src)], stdout=fh, stderr=subprocess.PIPE)
+        p = _run_subprocess(["recommend", "--profiles", str(src), *jobs], stdout=fh, stderr=subprocess.PIPE)
         time.sleep(1.5)
         p.send_signal(signal.SIGINT)
         err = p.communicate(timeout=60)[1]
@@ -164,6 +172,27 @@ def test_jobs_give_the_output_of_one_process():
     assert full.out == cli("recommend", "--profiles", "-", "--all", stdin=data).out
 
 
+def test_workers_writing_to_a_file_give_the_output_of_one_process(tmp_path):
+    """With a real output file, each worker writes its chunks itself, in turn: still the output of one process."""
+    import random
+
+    from vascular_cli import batch
+
+    rng = random.Random(6)
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(rng.choice([GOOD, b"not json\n", b'{"ceap": "C6,s", "symptom_days": 3}\n',
+                                         b'{"lesion": ["nivl"], "severity": "severe"}\n'])
+                             for _ in range(5 * batch.CHUNK + 3)))
+    outputs = []
+    for jobs in ([], ["--jobs", "2"], ["--jobs", "3"]):
+        out = tmp_path / f"out{len(jobs)}.jsonl"
+        with open(out, "wb") as fh:
+            p = _run_subprocess(["recommend", "--profiles", str(src), *jobs], stdout=fh, stderr=subprocess.PIPE)
+            err = p.communicate(timeout=120)[1]
+        outputs.append((p.returncode, out.read_bytes(), err))
+    assert outputs[0][0] == 1 and outputs[1] == outputs[0] and outputs[2] == outputs[0]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--jobs", "0", "--profiles", "-"], "--jobs: '0' is not a number of processes (1-256)"),
     (["--jobs", "two", "--profiles", "-"], "--jobs: 'two' is not a number of processes (1-256)"),
@@ -172,3 +201,35 @@ def test_jobs_give_the_output_of_one_process():
 def test_jobs_errors(args, message):
     r = cli("recommend", *args)
     assert r.code == 2 and r.err == f"vascular: error: {message}\n"
+
+
+def _readline_lines(stream, max_line):
+    """The lines a readline loop gives (the reading batch mode had before it read blocks): the oracle below."""
+    n = 0
+    while True:
+        chunk = stream.readline(max_line + 1)
+        if not chunk:
+            return
+        n += 1
+        if len(chunk) > max_line:
+            while chunk and not chunk.endswith(b"\n"):
+                chunk = stream.readline(max_line)
+            yield n, None
+        else:
+            yield n, chunk[:-1] if chunk.endswith(b"\n") else chunk
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"bb", b"\n", b"ccccc", b"\r\n", b"d" * 12]), max_size=14),
+       st.sampled_from([1, 2, 3, 5, 8, 64]), st.sampled_from([1, 2, 3, 4, 10]))
+def test_block_reading_gives_the_lines_and_over_long_lines_of_readline(pieces, block, max_line):
+    import io
+
+    from vascular_cli import batch
+
+    data = b"".join(pieces)
+    old, batch.BLOCK = batch.BLOCK, block
+    try:
+        assert list(batch._lines(io.BytesIO(data), max_line)) == list(_readline_lines(io.BytesIO(data), max_line))
+    finally:
+        batch.BLOCK = old

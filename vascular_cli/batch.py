@@ -95,20 +95,37 @@ class BatchEvaluator:
         return True, text
 
 
+BLOCK = 1 << 16  # bytes per read
+
+
 def _lines(stream: Any, max_line: int = MAX_LINE) -> Any:
-    """Yield (line number, bytes or None if over-long) without ever holding more than max_line bytes."""
+    """Yield (line number, bytes without the newline, or None if over-long) without ever holding more than about
+    max_line bytes. Read in blocks as they come (read1: the lines of a pipe are answered as they arrive)."""
+    read = getattr(stream, "read1", stream.read)
     n = 0
+    rest = b""
+    skipping = False  # inside an over-long line, already reported: discard up to its newline
     while True:
-        chunk = stream.readline(max_line + 1)
-        if not chunk:
-            return
+        block = read(BLOCK)
+        if not block:
+            break
+        lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            if skipping:
+                skipping = False
+                continue
+            n += 1
+            yield n, line if len(line) < max_line else None  # with its newline, more than max_line bytes
+        if len(rest) > max_line:
+            if not skipping:
+                n += 1
+                yield n, None
+                skipping = True
+            rest = b""
+    if rest and not skipping:
         n += 1
-        if len(chunk) > max_line:
-            while chunk and not chunk.endswith(b"\n"):  # discard the rest of the over-long line
-                chunk = stream.readline(max_line)
-            yield n, None
-        else:
-            yield n, chunk
+        yield n, rest if len(rest) <= max_line else None
 
 
 def parse_line(raw: bytes | None, max_line: int = MAX_LINE, what: str = "a profile") -> Any:
@@ -206,22 +223,51 @@ def _line(ev: BatchEvaluator, convert: Any, max_line: int, what: str, n: int, ra
 
 
 CHUNK = 1024  # lines per task sent to a worker process (--jobs)
-_WORKER: Any = None  # (evaluator, convert, max_line, what), set before the workers are forked
+_WORKER: Any = None  # (evaluator, convert, max_line, what, writer), set before the workers are forked
 
 
-def _chunk(lines: list) -> tuple[str, int]:
-    """A worker's task: consecutive (line number, bytes) -> (their output lines, bad line count)."""
+class _TurnWriter:
+    """Chunks of output written straight to the output file descriptor in input order: a worker writes its chunk
+    if the previous one is written (no pipe, no parent in between), otherwise hands it to the parent, which writes
+    the chunks it gets back in order (no worker ever waits). Whole lines only."""
+
+    def __init__(self, fd: int, context: Any):
+        self.fd, self.turn, self.lock = fd, context.Value("q", 0, lock=False), context.Lock()
+
+    def write(self, k: int, data: bytes, wait: bool = False) -> bool | None:
+        """Write chunk ``k`` if chunk k - 1 is written (``wait``: it is, or is being written): True; False if the
+        reader went away (the run stops); None if it is not chunk k's turn yet."""
+        with self.lock:
+            if self.turn.value != k and not wait:
+                return None
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self.fd, view):]
+                return True
+            except BrokenPipeError:
+                return False
+            finally:
+                self.turn.value = k + 1
+
+
+def _chunk(k: int, first: int, lines: list) -> tuple[bytes, int, bool]:
+    """A worker's task: chunk ``k``, consecutive lines (bytes, or None if over-long) from line number ``first`` ->
+    (their output lines as UTF-8 unless the worker wrote them, bad line count, whether the reader is still
+    there)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
-    ev, convert, max_line, what = _WORKER
+    ev, convert, max_line, what, writer = _WORKER
     out = []
     bad = 0
-    for n, raw in lines:
+    for n, raw in enumerate(lines, first):
         ok, text = _line(ev, convert, max_line, what, n, raw)
         bad += not ok
         out.append(text)
-    return "".join(out), bad
+    data = "".join(out).encode("utf-8")
+    written = None if writer is None else writer.write(k, data)
+    return (data, bad, True) if written is None else (b"", bad, written)
 
 
 def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = None, out: Any = None,
@@ -254,8 +300,18 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
             global _WORKER
             import multiprocessing
 
-            _WORKER = (ev, convert, max_line, what)
-            pool = multiprocessing.get_context("fork").Pool(jobs)
+            context = multiprocessing.get_context("fork")
+            try:
+                fd = out.fileno()
+            except (AttributeError, ValueError, OSError):  # an in-memory stream: the parent writes every chunk
+                fd = None
+            out.flush()
+            writer = None if fd is None else _TurnWriter(fd, context)
+            _WORKER = (ev, convert, max_line, what, writer)
+            import gc
+
+            gc.freeze()  # the workers' collector leaves the knowledge base alone: fewer copied pages after the fork
+            pool = context.Pool(jobs)
             n_done, bad = _run_parallel(pool, jobs, stream, max_line, out, progress, stop, total)
         else:
             for n, raw in _lines(stream, max_line):
@@ -302,28 +358,38 @@ def _run_parallel(pool: Any, jobs: int, stream: Any, max_line: int, out: Any, pr
     from collections import deque
 
     pending: deque = deque()
-    bad = n_done = 0
+    bad = n_done = k = 0
     chunk: list = []
 
-    def drain(limit: int) -> None:
-        nonlocal bad
-        while len(pending) > limit:
-            text, b = pending.popleft().get()
-            bad += b
-            _flush(out, [text])
+    writer = _WORKER[4]
+    done = 0  # chunks drained
 
+    def drain(limit: int) -> None:
+        nonlocal bad, done
+        while len(pending) > limit:
+            data, b, reader = pending.popleft().get()
+            bad += b
+            if data and writer is not None:  # handed back, not its turn yet: every earlier chunk is written now
+                reader = writer.write(done, data, wait=True)
+            elif data:  # an output without a file descriptor
+                _flush(out, [data.decode("utf-8")])
+            done += 1
+            if not reader:
+                raise BrokenPipeError
+
+    first = 1
     for n, raw in _lines(stream, max_line):
         n_done = n
-        chunk.append((n, raw))
+        chunk.append(raw)
         if len(chunk) >= CHUNK:
-            pending.append(pool.apply_async(_chunk, (chunk,)))
-            chunk = []
+            pending.append(pool.apply_async(_chunk, (k, first, chunk)))
+            k, first, chunk = k + 1, n + 1, []
             drain(2 * jobs)
             progress.update(n, stream.tell() if total else None)
         if stop.set:
             break
     if chunk and not stop.set:
-        pending.append(pool.apply_async(_chunk, (chunk,)))
+        pending.append(pool.apply_async(_chunk, (k, first, chunk)))
     drain(0)
     return n_done, bad
 
