@@ -222,8 +222,18 @@ def _line(ev: BatchEvaluator, convert: Any, max_line: int, what: str, n: int, ra
     return ok, f'{{"line":{n},"id":{ident},{body}}}\n'
 
 
-CHUNK = 1024  # lines per task sent to a worker process (--jobs)
-_WORKER: Any = None  # (evaluator, convert, max_line, what, writer), set before the workers are forked
+CHUNK = 2048  # lines per task sent to a worker process (--jobs)
+_WORKER: Any = None  # (evaluator, convert, max_line, what, writer): the evaluator's arguments until a worker builds it
+
+
+def _start_worker() -> None:
+    """Each worker builds its own evaluator (in parallel, after the fork: not on the parent's critical path)."""
+    global _WORKER
+    ev, *rest = _WORKER
+    try:
+        _WORKER = (BatchEvaluator(*ev), *rest)
+    except Exception as e:  # raised by the first task instead (a failing initializer would be restarted forever)
+        _WORKER = (e, *rest)
 
 
 class _TurnWriter:
@@ -259,6 +269,8 @@ def _chunk(k: int, first: int, lines: list) -> tuple[bytes, int, bool]:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
     ev, convert, max_line, what, writer = _WORKER
+    if isinstance(ev, Exception):
+        raise ev
     out = []
     bad = 0
     for n, raw in enumerate(lines, first):
@@ -277,7 +289,6 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
     into a profile document, returning (document, None) or (None, error message) (FHIR Bundles: fhir/commands.py).
     ``jobs`` > 1: that many worker processes evaluate chunks of lines; the output is the same, in the same order."""
     out = out or sys.stdout
-    ev = BatchEvaluator(engine, options, defaults, with_possible)
     try:
         stream = sys.stdin.buffer if source == "-" else open(source, "rb")
     except OSError as e:
@@ -307,13 +318,14 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
                 fd = None
             out.flush()
             writer = None if fd is None else _TurnWriter(fd, context)
-            _WORKER = (ev, convert, max_line, what, writer)
+            _WORKER = ((engine, options, defaults, with_possible), convert, max_line, what, writer)
             import gc
 
             gc.freeze()  # the workers' collector leaves the knowledge base alone: fewer copied pages after the fork
-            pool = context.Pool(jobs)
+            pool = context.Pool(jobs, initializer=_start_worker)
             n_done, bad = _run_parallel(pool, jobs, stream, max_line, out, progress, stop, total)
         else:
+            ev = BatchEvaluator(engine, options, defaults, with_possible)
             for n, raw in _lines(stream, max_line):
                 n_done = n
                 ok, text = _line(ev, convert, max_line, what, n, raw)
