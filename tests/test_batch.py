@@ -233,3 +233,30 @@ def test_block_reading_gives_the_lines_and_over_long_lines_of_readline(pieces, b
         assert list(batch._lines(io.BytesIO(data), max_line)) == list(_readline_lines(io.BytesIO(data), max_line))
     finally:
         batch.BLOCK = old
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"bb", b"\n", b"ccccc", b"\r\n", b"d" * 12]), max_size=14),
+       st.sampled_from([1, 2, 3, 7, 64]), st.sampled_from([1, 2, 4, 10]), st.integers(0, 3))
+def test_file_ranges_give_the_lines_of_the_whole_file(tmp_path_factory, pieces, size, max_line, skip):
+    """--jobs on a regular file: each worker reads its own range of whole lines; together, with their first line
+    numbers, they are the lines of the file (over-long ones included), from the current position on."""
+    from vascular_cli import batch
+
+    data = b"".join(pieces)
+    path = tmp_path_factory.mktemp("ranges") / "in.jsonl"
+    path.write_bytes(b"x\n" * skip + data)
+    old, batch.RANGE = batch.RANGE, size
+    try:
+        with open(path, "rb") as fh:
+            for _ in range(skip):  # the ranges start where the stream is (a redirected stdin may be read from)
+                fh.readline()
+            got = [(first + n - 1, raw) for first, part in batch._file_ranges(fh)
+                   for n, raw in batch._lines(part, max_line)]
+            assert [r.lines for _, r in batch._file_ranges(fh)] == [
+                len(list(batch._lines(r, max_line))) for _, r in batch._file_ranges(fh)]
+    finally:
+        batch.RANGE = old
+    import io
+
+    assert got == list(batch._lines(io.BytesIO(data), max_line))

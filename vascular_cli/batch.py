@@ -101,7 +101,7 @@ BLOCK = 1 << 16  # bytes per read
 def _lines(stream: Any, max_line: int = MAX_LINE) -> Any:
     """Yield (line number, bytes without the newline, or None if over-long) without ever holding more than about
     max_line bytes. Read in blocks as they come (read1: the lines of a pipe are answered as they arrive)."""
-    read = getattr(stream, "read1", stream.read)
+    read = stream.read1 if hasattr(stream, "read1") else stream.read
     n = 0
     rest = b""
     skipping = False  # inside an over-long line, already reported: discard up to its newline
@@ -223,6 +223,7 @@ def _line(ev: BatchEvaluator, convert: Any, max_line: int, what: str, n: int, ra
 
 
 CHUNK = 2048  # lines per task sent to a worker process (--jobs)
+RANGE = 1 << 19  # bytes per task when the workers read a regular file themselves
 _WORKER: Any = None  # (evaluator, convert, max_line, what, writer): the evaluator's arguments until a worker builds it
 
 
@@ -261,10 +262,10 @@ class _TurnWriter:
                 self.turn.value = k + 1
 
 
-def _chunk(k: int, first: int, lines: list) -> tuple[bytes, int, bool]:
-    """A worker's task: chunk ``k``, consecutive lines (bytes, or None if over-long) from line number ``first`` ->
-    (their output lines as UTF-8 unless the worker wrote them, bad line count, whether the reader is still
-    there)."""
+def _chunk(k: int, first: int, lines: Any) -> tuple[bytes, int, bool]:
+    """A worker's task: chunk ``k``, consecutive lines from line number ``first`` (a list of bytes, None if
+    over-long; or a _FileRange the worker reads itself) -> (their output lines as UTF-8 unless the worker wrote
+    them, bad line count, whether the reader is still there)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
@@ -273,6 +274,8 @@ def _chunk(k: int, first: int, lines: list) -> tuple[bytes, int, bool]:
         raise ev
     out = []
     bad = 0
+    if isinstance(lines, _FileRange):
+        lines = (raw for _, raw in _lines(lines, max_line))
     for n, raw in enumerate(lines, first):
         ok, text = _line(ev, convert, max_line, what, n, raw)
         bad += not ok
@@ -390,6 +393,17 @@ def _run_parallel(pool: Any, jobs: int, stream: Any, max_line: int, out: Any, pr
                 raise BrokenPipeError
 
     first = 1
+    ranges = _file_ranges(stream)
+    if ranges is not None:  # a regular file: the workers read their chunks themselves (no lines through pipes)
+        for first, task in ranges:
+            pending.append(pool.apply_async(_chunk, (k, first, task)))
+            k += 1
+            drain(2 * jobs)
+            progress.update(first, task.start if total else None)
+            if stop.set:
+                break
+        drain(0)
+        return (first - 1 + task.lines if k else 0), bad
     for n, raw in _lines(stream, max_line):
         n_done = n
         chunk.append(raw)
@@ -404,6 +418,61 @@ def _run_parallel(pool: Any, jobs: int, stream: Any, max_line: int, out: Any, pr
         pending.append(pool.apply_async(_chunk, (k, first, chunk)))
     drain(0)
     return n_done, bad
+
+
+class _FileRange:
+    """Whole lines of a regular file, [start, end), read with os.pread: workers share the file descriptor, not a
+    position. Has read1 for _lines."""
+
+    def __init__(self, fd: int, start: int, end: int, lines: int):
+        self.fd, self.start, self.end, self.lines, self.pos = fd, start, end, lines, start
+
+    def read1(self, n: int) -> bytes:
+        if self.pos >= self.end:
+            return b""
+        data = os.pread(self.fd, min(n, self.end - self.pos), self.pos)
+        self.pos += len(data)
+        return data
+
+
+def _file_ranges(stream: Any) -> Any:
+    """(first line number, _FileRange) of consecutive ranges of whole lines, about RANGE bytes each, when the input
+    is a regular file (None otherwise). Lines are counted as _lines counts them: one per newline, and a last line
+    without one."""
+    import stat
+
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        pos = stream.tell()  # the stream's position (what it has buffered counts as read)
+    except (AttributeError, ValueError, OSError):
+        return None
+
+    def ranges() -> Any:
+        start, first = pos, 1
+        while True:
+            block = os.pread(fd, RANGE, start)
+            if not block:
+                return
+            end = start + len(block)
+            newlines = block.count(b"\n")
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                end = start + cut + 1
+            else:  # no newline in the block: the range runs to the next one (or the end of the file)
+                while block and b"\n" not in block:
+                    block = os.pread(fd, RANGE, end)
+                    end += len(block)
+                if block:
+                    end += block.index(b"\n") + 1 - len(block)
+                newlines = 1 if block else 0
+            lines = newlines if cut >= 0 or block else newlines + 1
+            yield first, _FileRange(fd, start, end, lines)
+            first += lines
+            start = end
+
+    return ranges()
 
 
 def _flush(out: Any, buf: list[str]) -> None:
