@@ -11,15 +11,16 @@ Compiled once from the criteria the engine evaluates (engine.py):
 * Bits: each conjunction ("variant") of a recommendation owns one bit per atom with a guard bit above them; the
   recommendation's variants are topped by its own guard bit, its bit in the result. Recommendations are laid out
   in output order.
-* Per field value, the masks of the atoms it makes false (F) and unknown (U): CEAP, choice and numeric atoms by
-  their criterion's own ``state`` on a profile with that value alone (a number by the interval between the
-  knowledge base's thresholds it falls in); lesions per vocabulary term (a set is met when one term's cover lies
-  inside it: an OR over the terms); factors per yes/no item with everything the vocabulary makes it imply (the
-  closure of several items is the union of theirs).
+* Per field value, the masks of the atoms it makes false and unknown (one int: false | unknown << width): CEAP,
+  choice and numeric atoms by their criterion's own ``state`` on a profile with that value alone (a number by the
+  interval between the knowledge base's thresholds it falls in); lesions per vocabulary term (a set is met when one
+  term's cover lies inside it: an OR over the terms); factors per yes/no item with everything the vocabulary makes
+  it imply (the closure of several items is the union of theirs).
 
-A line ORs the masks of its values. Adding 2^width - 1 to a run of bits carries into the guard bit above it exactly
-when one bit of the run is set, so two additions give the variants with a false atom and those with a not-true
-atom, and two more the recommendations with a true variant and those with a not-false one.
+A line starts from the masks of a document without fields and applies each given value's change (one XOR; lesion
+terms and factor items are ORed first). Adding 2^width - 1 to a run of bits carries into the guard bit above it
+exactly when one bit of the run is set, so two additions give the variants with a false atom and those with a
+not-true atom, and two more the recommendations with a true variant and those with a not-false one.
 
 Anything this path does not take as plainly valid gives None: the caller reads it with the full parser, which names
 the error. tests/test_batch_matcher.py and tests/test_equivalence.py compare this path with the engine.
@@ -113,6 +114,7 @@ class AtomMatcher:
                     if atom[0] == "field":
                         fields.setdefault(atom[1], {}).setdefault(id(atom[2]), [atom[2], 0])[1] |= bit
                     elif atom[0] == "lesion":
+                        # one entry per (set, negated?): every lesion criterion reads the vocabulary's leaves
                         lesions.setdefault(atom[1:3], [atom[3], 0])[1] |= bit
                         if atom[2]:
                             self.lesion_pos |= bit
@@ -146,8 +148,8 @@ class AtomMatcher:
         self.ceap_key = attrgetter("modifier", *sorted(views))
         self.bounds = {f: sorted({v for c, _ in self.field_atoms.get(f, ()) for v in c.range.values()})
                        for f in NUMERIC}
-        self.tables: dict[str, dict] = {f: {} for f in ("ceap", *CHOICE, *NUMERIC)}  # value key -> delta
-        self.absent = {f: self._states(f, None) for f in self.tables}
+        self.tables: dict[str, dict] = {f: {} for f in (*CHOICE, *NUMERIC)}  # value key -> delta
+        self.absent = {f: self._states(f, None) for f in ("ceap", *CHOICE, *NUMERIC)}
         self.lesion_absent = (self.lesion_pos | self.lesion_neg) << pos
         self.base = sum(self.absent.values()) | self.lesion_absent  # a document without any field
         self.ceap_memo: dict[str, Any] = {}  # CEAP string -> what ceap_keys holds for it
