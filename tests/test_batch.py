@@ -260,3 +260,29 @@ def test_file_ranges_give_the_lines_of_the_whole_file(tmp_path_factory, pieces, 
     import io
 
     assert got == list(batch._lines(io.BytesIO(data), max_line))
+
+
+_JSON_PIECES = [b'{"ceap": "C6"', b', "abi": 0.9', b', "abi": 1e400', b', "symptom_days": 12345678901234567890123',
+                b', "id": "\\ud800"', b', "id": "a:b{"', b', "ceap": "C5"', b', "x": NaN', b', "f": {"a": 1, "a": 2}',
+                b', "lesion": ["nivl", {"k": [1, 2.50, -0, true, null]}]', b"}", b" ", b"\t", b"]", b"[", b'"',
+                b"\xff", b"\xef\xbb\xbf", b'{"id": 1.0}', b"null", b"7", b'{"a": "\\u00e9\xc3\xa9"}']
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_JSON_PIECES), min_size=1, max_size=6))
+def test_the_optional_fast_reader_reads_lines_as_the_stdlib_reader_does(pieces):
+    """The extra "fast" (orjson) may only take lines the stdlib reader takes, and read them the same (types
+    included); everything else, and every error message, is the stdlib reader's."""
+    orjson = pytest.importorskip("orjson")
+    from vascular_cli import batch
+
+    raw = b"".join(pieces)
+    old = batch._fast_loads
+    try:
+        batch._fast_loads = None
+        want = batch.parse_line(raw)
+        batch._fast_loads = orjson.loads
+        got = batch.parse_line(raw)
+    finally:
+        batch._fast_loads = old
+    assert repr(got) == repr(want)
