@@ -405,7 +405,7 @@ def _run_parallel(pool: Any, jobs: int, stream: Any, max_line: int, out: Any, pr
                 raise BrokenPipeError
 
     first = 1
-    ranges = _file_ranges(stream)
+    ranges = _file_ranges(stream, jobs)
     if ranges is not None:  # a regular file: the workers read their chunks themselves (no lines through pipes)
         for first, task in ranges:
             pending.append(pool.apply_async(_chunk, (k, first, task)))
@@ -447,10 +447,10 @@ class _FileRange:
         return data
 
 
-def _file_ranges(stream: Any) -> Any:
-    """(first line number, _FileRange) of consecutive ranges of whole lines, about RANGE bytes each, when the input
-    is a regular file (None otherwise). Lines are counted as _lines counts them: one per newline, and a last line
-    without one."""
+def _file_ranges(stream: Any, jobs: int = 1) -> Any:
+    """(first line number, _FileRange) of consecutive ranges of whole lines, about RANGE bytes each and smaller
+    towards the end (the workers finish together), when the input is a regular file (None otherwise). Lines are
+    counted as _lines counts them: one per newline, and a last line without one."""
     import stat
 
     try:
@@ -458,13 +458,14 @@ def _file_ranges(stream: Any) -> Any:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
         pos = stream.tell()  # the stream's position (what it has buffered counts as read)
+        size = os.fstat(fd).st_size
     except (AttributeError, ValueError, OSError):
         return None
 
     def ranges() -> Any:
         start, first = pos, 1
         while True:
-            block = os.pread(fd, RANGE, start)
+            block = os.pread(fd, max(1, RANGE // 16, min(RANGE, (size - start) // (4 * jobs))), start)
             if not block:
                 return
             end = start + len(block)
