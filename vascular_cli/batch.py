@@ -227,8 +227,7 @@ def _line(ev: BatchEvaluator, convert: Any, max_line: int, what: str, n: int, ra
     if doc is not None:
         ok, body = ev.fragment(doc)
         ident = doc.get("id")
-        ident = (_string(ident) if type(ident) is str else str(ident) if type(ident) is int else
-                 _dumps(ident) if isinstance(ident, (str, int)) and not isinstance(ident, bool) else "null")
+        ident = _string(ident) if type(ident) is str else str(ident) if type(ident) is int else "null"
     else:
         ok, body, ident = False, '"status":"error","error":' + _dumps(error), "null"
     return ok, f'{{"line":{n},"id":{ident},{body}}}\n'
