@@ -288,14 +288,12 @@ class AtomMatcher:
 
     def _setup_implications(self, vocab: Any) -> None:
         """Declared implications (profile.derive_factors): what they read, as name bits, for the derive memo key."""
-        imps = vocab.implications
+        reads = self.profile.implication_reads(vocab)
         self.name_bit: dict[str, int] = {}
-        self.covers = [i.covers or vocab.expand("lesion", i.lesion) if i.lesion else frozenset() for i in imps]
-        relevant = {n for i in imps for n in (*i.factors, i.implies)}
-        relevant |= {n for i in imps for n in vocab.implied_factors({i.implies: True})}
-        self.relevant = self._masks_of({n: True for n in sorted(relevant)})[0]
-        self.trigger = self._masks_of({n: True for i in imps for n in i.factors})[0]
-        self.always = any(not i.lesion and not i.factors for i in imps)
+        self.covers = reads.covers
+        self.relevant = self._masks_of(dict.fromkeys(sorted(reads.factors), True))[0]
+        self.trigger = self._masks_of(dict.fromkeys(sorted(reads.triggers), True))[0]
+        self.always = reads.always
 
     def _derive(self, key: tuple, lesions: Any, symptom_days: Any) -> Any:
         """What the declared implications add to the factors (profile.derive_factors, the one rule), as item

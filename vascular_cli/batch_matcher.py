@@ -538,12 +538,10 @@ class ProfileParser:
         self.symptomatic_plain = not any(vocab.implied_factors({"symptomatic": v}) for v in (True, False))
         self.memos = {k: _Memo() for k in ("ceap", "lesion", *CHOICE, "factors")}
         self.derived = _Memo()
-        imps = vocab.implications
-        self.trigger_lesions = frozenset(t for i in imps for t in i.covers)
-        self.trigger_factors = frozenset(f for i in imps for f in i.factors)
-        self.always = any(not i.lesion and not i.factors for i in imps)
-        self.relevant = frozenset([n for i in imps for n in (*i.factors, i.implies)]
-                                  + [n for i in imps for n in vocab.implied_factors({i.implies: True})])
+        reads = profile.implication_reads(vocab)
+        self.covers = reads.covers
+        self.trigger_lesions = frozenset().union(*reads.covers)
+        self.trigger_factors, self.always, self.relevant = reads.triggers, reads.always, reads.factors
         self.lesion_hits = _Memo()  # lesions (canonical, sorted) -> which implications' lesion sets they meet
 
     def derive(self, factors: dict, lesions: Any, symptom_days: Any) -> Any:
@@ -557,8 +555,8 @@ class ProfileParser:
             return factors, items, ()
         hits = self.lesion_hits.new.get(lesions) or self.lesion_hits.get(lesions)
         if hits is None:
-            hits = self.lesion_hits.put(lesions, tuple(bool(lesions) and not i.covers.isdisjoint(lesions)
-                                                       for i in self.vocab.implications))
+            hits = self.lesion_hits.put(lesions, tuple(bool(lesions) and not covers.isdisjoint(lesions)
+                                                       for covers in self.covers))
         # The factors are closed already (each field's closure; the CEAP s/a merge only when symptomatic_plain),
         # so what derive_factors adds depends only on the factors the implications read or imply: key on those.
         relevant = tuple([kv for kv in items if kv[0] in self.relevant])

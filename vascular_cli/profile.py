@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import ceap as ceap_parser
 from . import fields
@@ -115,6 +115,28 @@ def merge_factors(vocab: Vocabulary, base: Any, override: Any) -> list[str]:
     document, a document and options). Raises InputError for an invalid value."""
     merged = {**parse_factors(vocab, base), **parse_factors(vocab, override)}
     return [f"{k}={'yes' if v else 'no'}" for k, v in merged.items()]
+
+
+class ImplicationReads(NamedTuple):
+    """What derive_factors reads of a profile, from the declared implications (the batch paths key their memos on
+    it): the factors it reads or can set (with what setting them implies), the factors whose presence can make one
+    hold, per implication the lesion terms that meet its lesion condition (empty: none), and whether one needs
+    neither a lesion nor a factor."""
+
+    factors: frozenset
+    triggers: frozenset
+    covers: tuple[frozenset, ...]
+    always: bool
+
+
+def implication_reads(vocab: Vocabulary) -> ImplicationReads:
+    imps = vocab.implications
+    return ImplicationReads(
+        factors=frozenset([n for i in imps for n in (*i.factors, i.implies)]
+                          + [n for i in imps for n in vocab.implied_factors({i.implies: True})]),
+        triggers=frozenset(f for i in imps for f in i.factors),
+        covers=tuple((i.covers or vocab.expand("lesion", i.lesion)) if i.lesion else frozenset() for i in imps),
+        always=any(not i.lesion and not i.factors for i in imps))
 
 
 def derive_factors(vocab: Vocabulary, factors: Mapping[str, bool], lesions: tuple[str, ...] | None,
