@@ -144,8 +144,11 @@ class AtomMatcher:
         self.field_atoms = {attr: list(by_id.values()) for attr, by_id in fields.items()}
         # a CEAP's memo key: its modifier and what the atoms read of it (engine: each criterion's ``reads``, a Ceap
         # field), or the whole string when one does not say
-        views: set[str] = {getattr(type(c), "reads", "raw") for c, _ in self.field_atoms.get("ceap", ())}
+        views: dict[str, list] = {}  # Ceap field -> the CEAP atoms reading it (their masks: one memo per field)
+        for c, mask in self.field_atoms.get("ceap", ()):
+            views.setdefault(getattr(type(c), "reads", "raw"), []).append((c, mask))
         self.ceap_key = attrgetter("modifier", *sorted(views))
+        self.ceap_views = [(view, atoms, {}) for view, atoms in sorted(views.items())]
         self.bounds = {f: sorted({v for c, _ in self.field_atoms.get(f, ()) for v in c.range.values()})
                        for f in NUMERIC}
         self.tables: dict[str, dict] = {f: {} for f in (*CHOICE, *NUMERIC)}  # value key -> delta
@@ -177,11 +180,12 @@ class AtomMatcher:
 
     # -- tables, filled on first sight of a value --------------------------------------------------------------
 
-    def _states(self, attr: str, value: Any) -> int:
-        """The masks of the atoms reading ``attr`` for a value (None: not given), by the criteria's own state."""
+    def _states(self, attr: str, value: Any, atoms: Any = None) -> int:
+        """The masks of the atoms reading ``attr`` (or of ``atoms``, some of them) for a value (None: not given), by
+        the criteria's own state."""
         one = Profile() if value is None else Profile(**{attr: value})
         false = unknown = 0
-        for c, mask in self.field_atoms.get(attr, ()):
+        for c, mask in self.field_atoms.get(attr, ()) if atoms is None else atoms:
             state = c.state(one)[0]
             if state is False:
                 false |= mask
@@ -209,12 +213,26 @@ class AtomMatcher:
         hit = self.ceap_keys.get(key)
         if hit is None:
             item = None if ceap.modifier is None else self._item("symptomatic", ceap.modifier == "s")
-            hit = _INVALID if item is _INVALID else (self._states("ceap", ceap) ^ self.absent["ceap"], item)
+            hit = _INVALID if item is _INVALID else (self._ceap_states(ceap) ^ self.absent["ceap"], item)
             if len(self.ceap_keys) >= self.limit:
                 self.ceap_keys.clear()
             self.ceap_keys[key] = hit
         self.ceap_memo[raw] = hit
         return hit
+
+    def _ceap_states(self, ceap: Any) -> int:
+        """The CEAP atoms' masks for a CEAP: the union of those of the atoms reading each of its fields, each
+        memoised on that field's value alone (a few dozen top classes and etiologies, not their combinations)."""
+        states = 0
+        for view, atoms, memo in self.ceap_views:
+            value = getattr(ceap, view)
+            part = memo.get(value)
+            if part is None:
+                if len(memo) >= self.limit:
+                    memo.clear()
+                part = memo[value] = self._states("ceap", ceap, atoms)
+            states |= part
+        return states
 
     def _choice(self, name: str, raw: Any) -> Any:
         memo = self.choice_memo[name]
