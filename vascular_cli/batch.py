@@ -233,69 +233,6 @@ def _line(ev: BatchEvaluator, convert: Any, max_line: int, what: str, n: int, ra
     return ok, f'{{"line":{n},"id":{ident},{body}}}\n'
 
 
-CHUNK = 2048  # lines per task sent to a worker process (--jobs)
-RANGE = 1 << 19  # bytes per task when the workers read a regular file themselves
-_WORKER: Any = None  # (evaluator, convert, max_line, what, writer): the evaluator's arguments until a worker builds it
-
-
-def _start_worker() -> None:
-    """Each worker builds its own evaluator (in parallel, after the fork: not on the parent's critical path)."""
-    global _WORKER
-    ev, *rest = _WORKER
-    try:
-        _WORKER = (BatchEvaluator(*ev), *rest)
-    except Exception as e:  # raised by the first task instead (a failing initializer would be restarted forever)
-        _WORKER = (e, *rest)
-
-
-class _TurnWriter:
-    """Chunks of output written straight to the output file descriptor in input order: a worker writes its chunk
-    if the previous one is written (no pipe, no parent in between), otherwise hands it to the parent, which writes
-    the chunks it gets back in order (no worker ever waits). Whole lines only."""
-
-    def __init__(self, fd: int, context: Any):
-        self.fd, self.turn, self.lock = fd, context.Value("q", 0, lock=False), context.Lock()
-
-    def write(self, k: int, data: bytes, wait: bool = False) -> bool | None:
-        """Write chunk ``k`` if chunk k - 1 is written (``wait``: it is, or is being written): True; False if the
-        reader went away (the run stops); None if it is not chunk k's turn yet."""
-        with self.lock:
-            if self.turn.value != k and not wait:
-                return None
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self.fd, view):]
-                return True
-            except BrokenPipeError:
-                return False
-            finally:
-                self.turn.value = k + 1
-
-
-def _chunk(k: int, first: int, lines: Any) -> tuple[bytes, int, bool]:
-    """A worker's task: chunk ``k``, consecutive lines from line number ``first`` (a list of bytes, None if
-    over-long; or a _FileRange the worker reads itself) -> (their output lines as UTF-8 unless the worker wrote
-    them, bad line count, whether the reader is still there)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
-    ev, convert, max_line, what, writer = _WORKER
-    if isinstance(ev, Exception):
-        raise ev
-    out = []
-    bad = 0
-    if isinstance(lines, _FileRange):
-        lines = (raw for _, raw in _lines(lines, max_line))
-    for n, raw in enumerate(lines, first):
-        ok, text = _line(ev, convert, max_line, what, n, raw)
-        bad += not ok
-        out.append(text)
-    data = "".join(out).encode("utf-8")
-    written = None if writer is None else writer.write(k, data)
-    return (data, bad, True) if written is None else (b"", bad, written)
-
-
 def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = None, out: Any = None,
               with_possible: bool = False, convert: Any = None, option: str = "--profiles", max_line: int = MAX_LINE,
               what: str = "a profile", jobs: int = 1) -> int:
@@ -319,25 +256,38 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
     buf: list[str] = []
     stop = _StopFlag()
     n_done = 0
-    pool = None
+    workers = spool = None
     try:
         if jobs > 1 and not interactive and _can_fork():
-            global _WORKER
+            import gc
             import multiprocessing
 
-            context = multiprocessing.get_context("fork")
+            args = (BatchEvaluator(engine, options, defaults, with_possible), convert, max_line, what)
+            out.flush()
             try:
                 fd = out.fileno()
-            except (AttributeError, ValueError, OSError):  # an in-memory stream: the parent writes every chunk
-                fd = None
-            out.flush()
-            writer = None if fd is None else _TurnWriter(fd, context)
-            _WORKER = ((engine, options, defaults, with_possible), convert, max_line, what, writer)
-            import gc
+            except (AttributeError, ValueError, OSError):  # an in-memory stream: the workers write to a file first
+                import tempfile
 
+                spool = tempfile.TemporaryFile()
+                fd = spool.fileno()
+            regular = _regular_file(stream)
             gc.freeze()  # the workers' collector leaves the knowledge base alone: fewer copied pages after the fork
-            pool = context.Pool(jobs, initializer=_start_worker)
-            n_done, bad = _run_parallel(pool, jobs, stream, max_line, out, progress, stop, total)
+            workers = _Workers(multiprocessing.get_context("fork"), jobs, args, fd, regular)
+            gc.unfreeze()
+            n_done = workers.feed(stream, progress, stop) if regular is None else 0
+            bad, why = workers.finish(progress, stop)
+            if regular is not None:
+                n_done = workers.next[1] - 1
+            if spool is not None:
+                import io
+
+                spool.seek(0)
+                spooled = io.TextIOWrapper(spool, encoding="utf-8")
+                while piece := spooled.read(1 << 20):
+                    out.write(piece)
+            if why == _READER_GONE:
+                raise BrokenPipeError
         else:
             ev = BatchEvaluator(engine, options, defaults, with_possible)
             for n, raw in _lines(stream, max_line):
@@ -356,9 +306,10 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
         quiet_stdout()
         return 0
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        if workers is not None:
+            workers.close()
+        if spool is not None:
+            spool.close()
         stop.restore()
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -377,66 +328,172 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _run_parallel(pool: Any, jobs: int, stream: Any, max_line: int, out: Any, progress: _Progress, stop: Any,
-                  total: int | None) -> tuple[int, int]:
-    """Chunks of lines to the workers, at most 2 per worker in flight (memory stays bounded); results written in
-    input order as they complete. Returns (lines read, bad lines)."""
-    from collections import deque
+CHUNK = 2048  # lines per task when the main process reads the input for the workers (not a regular file)
+RANGE = 1 << 19  # bytes per task when the workers read a regular file themselves
+HELD = 4  # finished chunks a worker keeps while an earlier one is not written; beyond that it waits for its turn
+_READER_GONE, _INTERRUPTED, _FAILED = 1, 2, 3  # why the workers stopped early
 
-    pending: deque = deque()
-    bad = n_done = k = 0
-    chunk: list = []
 
-    writer = _WORKER[4]
-    done = 0  # chunks drained
+class _Workers:
+    """``jobs`` forked processes sharing a batch (--jobs). Each takes the next chunk of lines (a range of a regular
+    file that it reads itself, or lines the main process reads), evaluates it with the evaluator built before the
+    fork, and writes the chunk's output straight to the output file descriptor once every earlier chunk is written,
+    keeping its finished chunks until then. Output never goes through the main process, which runs no threads."""
 
-    def drain(limit: int) -> None:
-        nonlocal bad, done
-        while len(pending) > limit:
-            data, b, reader = pending.popleft().get()
-            bad += b
-            if data and writer is not None:  # handed back, not its turn yet: every earlier chunk is written now
-                reader = writer.write(done, data, wait=True)
-            elif data:  # an output without a file descriptor
-                _flush(out, [data.decode("utf-8")])
-            done += 1
-            if not reader:
-                raise BrokenPipeError
+    def __init__(self, context: Any, jobs: int, args: tuple, fd: int, source: _RegularFile | None) -> None:
+        self.args, self.fd = args, fd  # args: _line's (evaluator, convert, max_line, what)
+        self.source: Any = source
+        self.tasks: Any = None if source else context.SimpleQueue()  # (k, first line number, lines), then one None each
+        self.results = context.SimpleQueue()  # one per worker, at the end: (bad lines, exception or None)
+        self.claim = context.Lock()  # a regular file: the next range, as (k, its first line number, its start)
+        self.next = context.Array("q", [0, 1, source.start if source else 0], lock=False)
+        self.cond = context.Condition()  # for the turn: the chunk to write next
+        self.turn = context.Value("q", 0, lock=False)
+        self.written = context.Value("q", 0, lock=False)  # lines written (the progress line)
+        self.stop = context.Value("b", 0, lock=False)
+        self.procs = [context.Process(target=self._work, daemon=True) for _ in range(jobs)]
+        for p in self.procs:
+            p.start()
 
-    first = 1
-    ranges = _file_ranges(stream, jobs)
-    if ranges is not None:  # a regular file: the workers read their chunks themselves (no lines through pipes)
-        for first, task in ranges:
-            pending.append(pool.apply_async(_chunk, (k, first, task)))
-            k += 1
-            drain(2 * jobs)
-            progress.update(first, task.start if total else None)
-            if stop.set:
-                break
-        drain(0)
-        return (first - 1 + task.lines if k else 0), bad
-    for n, raw in _lines(stream, max_line):
-        n_done = n
-        chunk.append(raw)
-        if len(chunk) >= CHUNK:
-            pending.append(pool.apply_async(_chunk, (k, first, chunk)))
-            k, first, chunk = k + 1, n + 1, []
-            drain(2 * jobs)
-            progress.update(n, stream.tell() if total else None)
+    # -- in each worker ----------------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C and stops the workers
+        ev, convert, max_line, what = self.args
+        bad, error, held, ended = 0, None, {}, False
+        try:
+            while (task := self._take()) is not None:
+                if self.stop.value:  # stopped early: take the main process's remaining tasks, evaluate none
+                    continue
+                k, first, lines = task
+                out = []
+                for n, raw in enumerate(lines, first):
+                    ok, text = _line(ev, convert, max_line, what, n, raw)
+                    bad += not ok
+                    out.append(text)
+                held[k] = ("".join(out).encode("utf-8"), len(out))
+                self._write(held, wait=len(held) > HELD)
+            ended = True
+            self._write(held, wait=True)
+        except Exception as e:  # a bug: the main process raises it
+            error = e
+            self._halt(_FAILED)
+            while not ended and self._take() is not None:
+                pass
+        try:
+            self.results.put((bad, error))
+        except Exception:  # an exception that cannot be pickled
+            self.results.put((bad, RuntimeError(f"{type(error).__name__}: {error}")))
+
+    def _take(self) -> Any:
+        """The next task, (k, first line number, lines), or None at the end."""
+        if self.tasks is not None:
+            return self.tasks.get()
+        with self.claim:
+            k, first, start = self.next
+            span = None if self.stop.value else self.source.after(start, len(self.procs))
+            if span is None:
+                return None
+            end, count = span
+            self.next[:] = [k + 1, first + count, end]
+        return k, first, (raw for _, raw in _lines(_FileRange(self.source.fd, start, end), self.args[2]))
+
+    def _write(self, held: dict, wait: bool) -> None:
+        """Write the held chunks whose turn it is, in order (``wait``: every one, waiting for its turn)."""
+        with self.cond:
+            while held and not self.stop.value:
+                k = min(held)
+                if self.turn.value != k:
+                    if not wait:
+                        return
+                    self.cond.wait(0.5)
+                    continue
+                data, count = held.pop(k)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(self.fd, view):]
+                except BrokenPipeError:  # the reader went away (`| head`)
+                    self._halt(_READER_GONE)
+                    return
+                self.turn.value = k + 1
+                self.written.value += count
+                self.cond.notify_all()
+
+    def _halt(self, why: int) -> None:
+        with self.cond:
+            self.stop.value = self.stop.value or why
+            self.cond.notify_all()
+
+    # -- in the main process -----------------------------------------------------------------------------------
+
+    def feed(self, stream: Any, progress: _Progress, stop: Any) -> int:
+        """Read input that is not a regular file for the workers, CHUNK lines per task. Returns the lines read."""
+        chunk: list = []
+        n = k = 0
+        first = 1
+        for n, raw in _lines(stream, self.args[2]):
+            chunk.append(raw)
+            if len(chunk) >= CHUNK:
+                if self._stopped(stop):
+                    break
+                self.tasks.put((k, first, chunk))
+                k, first, chunk = k + 1, n + 1, []
+                progress.update(self.written.value, None)
+        if chunk and not self._stopped(stop):
+            self.tasks.put((k, first, chunk))
+        for _ in self.procs:
+            self.tasks.put(None)
+        return n
+
+    def _stopped(self, stop: Any) -> bool:
+        """Whether to stop reading: the workers stopped, Ctrl-C (they stop after their current chunk), or a worker
+        was killed (set without the cond: a killed worker may hold it; the workers see it within 0.5 s)."""
         if stop.set:
-            break
-    if chunk and not stop.set:
-        pending.append(pool.apply_async(_chunk, (k, first, chunk)))
-    drain(0)
-    return n_done, bad
+            self.stop.value = self.stop.value or _INTERRUPTED
+        elif any(p.exitcode is not None for p in self.procs):
+            self.stop.value = self.stop.value or _FAILED
+        return bool(self.stop.value)
+
+    def finish(self, progress: _Progress, stop: Any) -> tuple[int, int]:
+        """Wait for the workers. Returns (bad lines, why they stopped early or 0); raises what a worker raised."""
+        from multiprocessing.connection import wait
+
+        alive = {p.sentinel: p for p in self.procs}
+        while alive:
+            for sentinel in wait(list(alive), timeout=0.25):
+                p = alive.pop(sentinel)
+                p.join()
+                if p.exitcode:  # killed (a worker does not fail: it reports what it raised)
+                    self.stop.value = _FAILED
+                    self.close()
+            if stop.set:
+                self.stop.value = self.stop.value or _INTERRUPTED
+            progress.update(self.written.value, self.next[2] if self.source else None)
+        results = [self.results.get() for p in self.procs if p.exitcode == 0]
+        for _, error in results:
+            if error is not None:
+                raise error
+        if len(results) < len(self.procs):
+            raise RuntimeError("a worker process ended unexpectedly")
+        return sum(b for b, _ in results), self.stop.value
+
+    def close(self) -> None:
+        for p in self.procs:
+            if p.exitcode is None:
+                p.terminate()
+        for p in self.procs:
+            p.join()
 
 
 class _FileRange:
     """Whole lines of a regular file, [start, end), read with os.pread: workers share the file descriptor, not a
     position. Has read1 for _lines."""
 
-    def __init__(self, fd: int, start: int, end: int, lines: int):
-        self.fd, self.start, self.end, self.lines, self.pos = fd, start, end, lines, start
+    def __init__(self, fd: int, start: int, end: int):
+        self.fd, self.pos, self.end = fd, start, end
 
     def read1(self, n: int) -> bytes:
         if self.pos >= self.end:
@@ -446,45 +503,39 @@ class _FileRange:
         return data
 
 
-def _file_ranges(stream: Any, jobs: int = 1) -> Any:
-    """(first line number, _FileRange) of consecutive ranges of whole lines, about RANGE bytes each and smaller
-    towards the end (the workers finish together), when the input is a regular file (None otherwise). Lines are
-    counted as _lines counts them: one per newline, and a last line without one."""
+class _RegularFile:
+    """A regular file's lines from the stream's position on (what it has buffered counts as read), in ranges."""
+
+    def __init__(self, fd: int, start: int, size: int):
+        self.fd, self.start, self.size = fd, start, size
+
+    def after(self, start: int, jobs: int = 1) -> tuple[int, int] | None:
+        """The range of whole lines from ``start``, as (its end, its number of lines), or None at the end of the
+        file. About RANGE bytes, smaller towards the end (the workers finish together). Lines are counted as _lines
+        counts them: one per newline, and a last line without one."""
+        block = os.pread(self.fd, max(1, RANGE // 16, min(RANGE, (self.size - start) // (4 * jobs))), start)
+        if not block:
+            return None
+        cut = block.rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1, block.count(b"\n")
+        end = start + len(block)  # no newline in the block: the range runs to the next one (or the end of the file)
+        while block and b"\n" not in block:
+            block = os.pread(self.fd, RANGE, end)
+            end += len(block)
+        return (end + block.index(b"\n") + 1 - len(block), 1) if block else (end, 1)
+
+
+def _regular_file(stream: Any) -> _RegularFile | None:
     import stat
 
     try:
         fd = stream.fileno()
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        pos = stream.tell()  # the stream's position (what it has buffered counts as read)
-        size = os.fstat(fd).st_size
+        return _RegularFile(fd, stream.tell(), os.fstat(fd).st_size)
     except (AttributeError, ValueError, OSError):
         return None
-
-    def ranges() -> Any:
-        start, first = pos, 1
-        while True:
-            block = os.pread(fd, max(1, RANGE // 16, min(RANGE, (size - start) // (4 * jobs))), start)
-            if not block:
-                return
-            end = start + len(block)
-            newlines = block.count(b"\n")
-            cut = block.rfind(b"\n")
-            if cut >= 0:
-                end = start + cut + 1
-            else:  # no newline in the block: the range runs to the next one (or the end of the file)
-                while block and b"\n" not in block:
-                    block = os.pread(fd, RANGE, end)
-                    end += len(block)
-                if block:
-                    end += block.index(b"\n") + 1 - len(block)
-                newlines = 1 if block else 0
-            lines = newlines if cut >= 0 or block else newlines + 1
-            yield first, _FileRange(fd, start, end, lines)
-            first += lines
-            start = end
-
-    return ranges()
 
 
 def _flush(out: Any, buf: list[str]) -> None:
