@@ -19,7 +19,8 @@ CEAP = ["C0", "C1", "C2", "C2,s", "C2,a Ep As Pr", "C3", "C3,s Ep As Pr", "C4a",
         "C5,s Es Ad Pr,o", "C6", "C6,s Es Ad Pr,o", "C6r", "C2,4a,5,s Ep As,p Pr"]
 LESIONS = ["chronic-occlusion", "severe-stenosis", "post-thrombotic-obstruction", "nivl", "superficial-reflux",
            "perforator-reflux", "deep-reflux", "acute-iliofemoral-dvt", "acute-femoropopliteal-dvt",
-           "isolated-distal-dvt", "pulmonary-embolism", "cteph", "superficial-vein-thrombosis", "infrainguinal-obstruction"]
+           "isolated-distal-dvt", "pulmonary-embolism", "cteph", "superficial-vein-thrombosis",
+           "infrainguinal-obstruction"]
 FACTORS = ["first-episode", "ambulatory", "malignancy", "pregnancy", "arterial-disease", "phlegmasia",
            "anticoagulation-contraindicated", "endovascular-failed", "recalcitrant-ulcer", "unprovoked",
            "provoked-major-transient", "on-anticoagulation", "symptomatic"]
