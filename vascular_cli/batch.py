@@ -330,6 +330,8 @@ def _can_fork() -> bool:
 
 CHUNK = 2048  # lines per task when the main process reads the input for the workers (not a regular file)
 RANGE = 1 << 19  # bytes per task when the workers read a regular file themselves
+PIECE = 64  # lines per output buffer of a worker: small buffers are reused chunk after chunk (one buffer of a few
+# MB per chunk took a fresh page every 4 KB: 2.5 times the page faults of one process)
 HELD = 4  # finished chunks a worker keeps while an earlier one is not written; beyond that it waits for its turn
 _READER_GONE, _INTERRUPTED, _FAILED = 1, 2, 3  # why the workers stopped early
 
@@ -368,12 +370,17 @@ class _Workers:
                 if self.stop.value:  # stopped early: take the main process's remaining tasks, evaluate none
                     continue
                 k, first, lines = task
-                out = []
+                out, pieces, count = [], [], 0
                 for n, raw in enumerate(lines, first):
                     ok, text = _line(ev, convert, max_line, what, n, raw)
                     bad += not ok
                     out.append(text)
-                held[k] = ("".join(out).encode("utf-8"), len(out))
+                    if len(out) == PIECE:
+                        pieces.append("".join(out).encode("utf-8"))
+                        count += PIECE
+                        out.clear()
+                pieces.append("".join(out).encode("utf-8"))
+                held[k] = (pieces, count + len(out))
                 self._write(held, wait=len(held) > HELD)
             ended = True
             self._write(held, wait=True)
@@ -410,11 +417,12 @@ class _Workers:
                         return
                     self.cond.wait(0.5)
                     continue
-                data, count = held.pop(k)
+                pieces, count = held.pop(k)
                 try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(self.fd, view):]
+                    for piece in pieces:
+                        view = memoryview(piece)
+                        while view:
+                            view = view[os.write(self.fd, view):]
                 except BrokenPipeError:  # the reader went away (`| head`)
                     self._halt(_READER_GONE)
                     return
