@@ -193,6 +193,33 @@ def test_workers_writing_to_a_file_give_the_output_of_one_process(tmp_path):
     assert outputs[0][0] == 1 and outputs[1] == outputs[0] and outputs[2] == outputs[0]
 
 
+@pytest.mark.parametrize("source", ["pipe", "file"])
+@pytest.mark.parametrize("how", ["raises", "killed"])
+def test_a_failing_worker_ends_the_run_with_an_error_not_a_hang(tmp_path, monkeypatch, source, how):
+    """A bug in a worker (an exception) is reported by the main process as one line; a worker killed (out of
+    memory, kill -9) stops the others and the run. Either way: exit 70, no traceback, no process left waiting."""
+    from vascular_cli import batch
+
+    main, real = os.getpid(), batch._line
+
+    def line(ev, convert, max_line, what, n, raw):
+        if n == 3000 and os.getpid() != main:
+            if how == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise KeyError("boom")
+        return real(ev, convert, max_line, what, n, raw)
+
+    monkeypatch.setattr(batch, "_line", line)
+    data = GOOD * 6000
+    if source == "file":
+        (tmp_path / "in.jsonl").write_bytes(data)
+        r = cli("recommend", "--profiles", str(tmp_path / "in.jsonl"), "--jobs", "2")
+    else:
+        r = cli("recommend", "--profiles", "-", "--jobs", "2", stdin=data)
+    words = "KeyError: 'boom'" if how == "raises" else "RuntimeError: a worker process ended unexpectedly"
+    assert (r.code, r.err) == (70, f"vascular: internal error (please report it): {words}\n")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--jobs", "0", "--profiles", "-"], "--jobs: '0' is not a number of processes (1-256)"),
     (["--jobs", "two", "--profiles", "-"], "--jobs: 'two' is not a number of processes (1-256)"),

@@ -148,7 +148,7 @@ class AtomMatcher:
         for c, mask in self.field_atoms.get("ceap", ()):
             views.setdefault(getattr(type(c), "reads", "raw"), []).append((c, mask))
         self.ceap_key = attrgetter("modifier", *sorted(views))
-        self.ceap_views = [(view, atoms, {}) for view, atoms in sorted(views.items())]
+        self.ceap_views: list[tuple[str, list, dict]] = [(view, atoms, {}) for view, atoms in sorted(views.items())]
         self.bounds = {f: sorted({v for c, _ in self.field_atoms.get(f, ()) for v in c.range.values()})
                        for f in NUMERIC}
         self.tables: dict[str, dict] = {f: {} for f in (*CHOICE, *NUMERIC)}  # value key -> delta

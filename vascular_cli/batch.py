@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import sys
 import time
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import InputError
@@ -260,7 +262,6 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
     try:
         if jobs > 1 and not interactive and _can_fork():
             import gc
-            import multiprocessing
 
             args = (BatchEvaluator(engine, options, defaults, with_possible), convert, max_line, what)
             out.flush()
@@ -273,12 +274,12 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
                 fd = spool.fileno()
             regular = _regular_file(stream)
             gc.freeze()  # the workers' collector leaves the knowledge base alone: fewer copied pages after the fork
-            workers = _Workers(multiprocessing.get_context("fork"), jobs, args, fd, regular)
+            workers = _Workers(jobs, args, fd, regular)
             gc.unfreeze()
             n_done = workers.feed(stream, progress, stop) if regular is None else 0
             bad, why = workers.finish(progress, stop)
             if regular is not None:
-                n_done = workers.next[1] - 1
+                n_done = workers.slots[_NEXT_FIRST] - 1
             if spool is not None:
                 import io
 
@@ -323,9 +324,7 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
 
 
 def _can_fork() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork")
 
 
 CHUNK = 2048  # lines per task when the main process reads the input for the workers (not a regular file)
@@ -334,41 +333,61 @@ PIECE = 64  # lines per output buffer of a worker: small buffers are reused chun
 # MB per chunk took a fresh page every 4 KB: 2.5 times the page faults of one process)
 HELD = 4  # finished chunks a worker keeps while an earlier one is not written; beyond that it waits for its turn
 _READER_GONE, _INTERRUPTED, _FAILED = 1, 2, 3  # why the workers stopped early
+_TURN, _WRITTEN, _STOP, _NEXT_K, _NEXT_FIRST, _NEXT_START, _ERROR, _BAD = range(8)  # shared slots, _BAD one per worker
+_ERROR_BYTES = 1 << 16  # room for a worker's pickled exception
 
 
 class _Workers:
     """``jobs`` forked processes sharing a batch (--jobs). Each takes the next chunk of lines (a range of a regular
     file that it reads itself, or lines the main process reads), evaluates it with the evaluator built before the
-    fork, and writes the chunk's output straight to the output file descriptor once every earlier chunk is written,
-    keeping its finished chunks until then. Output never goes through the main process, which runs no threads."""
+    fork, and writes the chunk's output straight to the output file descriptor when every earlier chunk is written
+    (the turn), keeping its finished chunks until then. Output never goes through the main process.
 
-    def __init__(self, context: Any, jobs: int, args: tuple, fd: int, source: _RegularFile | None) -> None:
-        self.args, self.fd = args, fd  # args: _line's (evaluator, convert, max_line, what)
+    Plain os.fork, pipes and a shared anonymous mapping (multiprocessing's start-up cost 25 ms): integers in
+    ``slots``; one lock, a pipe holding one token, for taking a task; each worker's sentinel is a pipe it holds
+    open until it ends."""
+
+    def __init__(self, jobs: int, args: tuple, fd: int, source: _RegularFile | None) -> None:
+        import mmap
+
+        self.jobs, self.args, self.fd, self.parent = jobs, args, fd, os.getpid()  # args: _line's first four
         self.source: Any = source
-        self.tasks: Any = None if source else context.SimpleQueue()  # (k, first line number, lines), then one None each
-        self.results = context.SimpleQueue()  # one per worker, at the end: (bad lines, exception or None)
-        self.claim = context.Lock()  # a regular file: the next range, as (k, its first line number, its start)
-        self.next = context.Array("q", [0, 1, source.start if source else 0], lock=False)
-        self.cond = context.Condition()  # for the turn: the chunk to write next
-        self.turn = context.Value("q", 0, lock=False)
-        self.written = context.Value("q", 0, lock=False)  # lines written (the progress line)
-        self.stop = context.Value("b", 0, lock=False)
-        self.procs = [context.Process(target=self._work, daemon=True) for _ in range(jobs)]
-        for p in self.procs:
-            p.start()
+        self.mem = mmap.mmap(-1, 8 * (_BAD + jobs) + _ERROR_BYTES)
+        self.slots = memoryview(self.mem)[:8 * (_BAD + jobs)].cast("q")
+        self.slots[_NEXT_FIRST], self.slots[_NEXT_START] = 1, source.start if source else 0
+        self.lock = os.pipe()
+        os.write(self.lock[1], b".")
+        self.tasks: Any = None if source else os.pipe()  # pickled tasks, each after its length; length 0: the end
+        self.procs: dict[int, int] = {}  # sentinel -> pid
+        self.failed = False
+        for i in range(jobs):
+            sentinel, alive = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - in the worker (its coverage is not collected)
+                code = 1
+                try:
+                    os.close(sentinel)
+                    if self.tasks:
+                        os.close(self.tasks[1])  # the main process's end: reading ends if it is gone
+                    code = self._work(_BAD + i)
+                finally:
+                    os._exit(code)
+            os.close(alive)
+            self.procs[sentinel] = pid
+        if self.tasks:
+            os.close(self.tasks[0])  # every worker gone: writing a task fails instead of waiting forever
+            os.set_blocking(self.tasks[1], False)
 
     # -- in each worker ----------------------------------------------------------------------------------------
 
-    def _work(self) -> None:
+    def _work(self, slot: int) -> int:
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C and stops the workers
         ev, convert, max_line, what = self.args
-        bad, error, held, ended = 0, None, {}, False
+        held, bad = {}, 0
         try:
             while (task := self._take()) is not None:
-                if self.stop.value:  # stopped early: take the main process's remaining tasks, evaluate none
-                    continue
                 k, first, lines = task
                 out, pieces, count = [], [], 0
                 for n, raw in enumerate(lines, first):
@@ -381,59 +400,73 @@ class _Workers:
                         out.clear()
                 pieces.append("".join(out).encode("utf-8"))
                 held[k] = (pieces, count + len(out))
+                self.slots[slot] = bad
                 self._write(held, wait=len(held) > HELD)
-            ended = True
             self._write(held, wait=True)
         except Exception as e:  # a bug: the main process raises it
-            error = e
-            self._halt(_FAILED)
-            while not ended and self._take() is not None:
-                pass
-        try:
-            self.results.put((bad, error))
-        except Exception:  # an exception that cannot be pickled
-            self.results.put((bad, RuntimeError(f"{type(error).__name__}: {error}")))
+            self._fail(e)
+        return 0
 
     def _take(self) -> Any:
-        """The next task, (k, first line number, lines), or None at the end."""
-        if self.tasks is not None:
-            return self.tasks.get()
-        with self.claim:
-            k, first, start = self.next
-            span = None if self.stop.value else self.source.after(start, len(self.procs))
+        """The next task, (k, first line number, lines), or None at the end (or when stopped early)."""
+        with self._locked():
+            if self.slots[_STOP]:
+                return None
+            if self.tasks:
+                size = int.from_bytes(_read_exactly(self.tasks[0], 8) or bytes(8), "little")
+                return pickle.loads(_read_exactly(self.tasks[0], size)) if size else None
+            if os.getppid() != self.parent:  # the main process is gone
+                return None
+            k, first, start = self.slots[_NEXT_K], self.slots[_NEXT_FIRST], self.slots[_NEXT_START]
+            span = self.source.after(start, self.jobs)
             if span is None:
                 return None
             end, count = span
-            self.next[:] = [k + 1, first + count, end]
+            self.slots[_NEXT_K], self.slots[_NEXT_FIRST], self.slots[_NEXT_START] = k + 1, first + count, end
         return k, first, (raw for _, raw in _lines(_FileRange(self.source.fd, start, end), self.args[2]))
 
     def _write(self, held: dict, wait: bool) -> None:
-        """Write the held chunks whose turn it is, in order (``wait``: every one, waiting for its turn)."""
-        with self.cond:
-            while held and not self.stop.value:
-                k = min(held)
-                if self.turn.value != k:
-                    if not wait:
-                        return
-                    self.cond.wait(0.5)
-                    continue
-                pieces, count = held.pop(k)
-                try:
-                    for piece in pieces:
-                        view = memoryview(piece)
-                        while view:
-                            view = view[os.write(self.fd, view):]
-                except BrokenPipeError:  # the reader went away (`| head`)
-                    self._halt(_READER_GONE)
+        """Write the held chunks whose turn it is, in order (``wait``: every one, waiting for its turn). Only the
+        worker holding the turn's chunk writes and moves the turn on: no lock."""
+        slots = self.slots
+        while held and not slots[_STOP]:
+            k = min(held)
+            if slots[_TURN] != k:
+                if not wait:
                     return
-                self.turn.value = k + 1
-                self.written.value += count
-                self.cond.notify_all()
+                time.sleep(0.001)
+                continue
+            pieces, count = held.pop(k)
+            try:
+                for piece in pieces:
+                    view = memoryview(piece)
+                    while view:
+                        view = view[os.write(self.fd, view):]
+            except BrokenPipeError:  # the reader went away (`| head`)
+                slots[_STOP] = slots[_STOP] or _READER_GONE
+                return
+            slots[_WRITTEN] += count
+            slots[_TURN] = k + 1
 
-    def _halt(self, why: int) -> None:
-        with self.cond:
-            self.stop.value = self.stop.value or why
-            self.cond.notify_all()
+    def _fail(self, error: Exception) -> None:
+        """Stop every worker; the first failing one leaves its exception for the main process."""
+        try:
+            data = pickle.dumps(error)
+        except Exception:  # an exception that cannot be pickled
+            data = pickle.dumps(RuntimeError(f"{type(error).__name__}: {error}"))
+        with self._locked():
+            self.slots[_STOP] = _FAILED
+            if not self.slots[_ERROR] and len(data) <= _ERROR_BYTES:
+                self.mem[8 * len(self.slots):8 * len(self.slots) + len(data)] = data
+                self.slots[_ERROR] = len(data)
+
+    @contextmanager
+    def _locked(self) -> Any:
+        os.read(self.lock[0], 1)
+        try:
+            yield
+        finally:
+            os.write(self.lock[1], b".")
 
     # -- in the main process -----------------------------------------------------------------------------------
 
@@ -445,55 +478,87 @@ class _Workers:
         for n, raw in _lines(stream, self.args[2]):
             chunk.append(raw)
             if len(chunk) >= CHUNK:
-                if self._stopped(stop):
+                if not self._put((k, first, chunk), stop):
                     break
-                self.tasks.put((k, first, chunk))
                 k, first, chunk = k + 1, n + 1, []
-                progress.update(self.written.value, None)
-        if chunk and not self._stopped(stop):
-            self.tasks.put((k, first, chunk))
-        for _ in self.procs:
-            self.tasks.put(None)
+                progress.update(self.slots[_WRITTEN], None)
+        if chunk:
+            self._put((k, first, chunk), stop)
+        for _ in range(self.jobs):
+            self._put(None, stop)
         return n
 
-    def _stopped(self, stop: Any) -> bool:
-        """Whether to stop reading: the workers stopped, Ctrl-C (they stop after their current chunk), or a worker
-        was killed (set without the cond: a killed worker may hold it; the workers see it within 0.5 s)."""
+    def _put(self, task: Any, stop: Any) -> bool:
+        """Write a task for the workers, watching for Ctrl-C and for workers ending early. False: stopped."""
+        import select
+
+        data = b"" if task is None else pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(len(data).to_bytes(8, "little") + data)
+        while view and not self._stopping(stop):
+            select.select([], [self.tasks[1]], [], 0.25)
+            try:
+                view = view[os.write(self.tasks[1], view[:1 << 16]):]
+            except BlockingIOError:
+                pass
+            except BrokenPipeError:  # every worker is gone
+                self.failed = True
+        return not view
+
+    def _stopping(self, stop: Any) -> bool:
         if stop.set:
-            self.stop.value = self.stop.value or _INTERRUPTED
-        elif any(p.exitcode is not None for p in self.procs):
-            self.stop.value = self.stop.value or _FAILED
-        return bool(self.stop.value)
+            self.slots[_STOP] = self.slots[_STOP] or _INTERRUPTED
+        self._reap(0)
+        return bool(self.slots[_STOP]) or self.failed
+
+    def _reap(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for workers to end; one killed (a worker reports its exceptions) stops them all."""
+        import select
+
+        for sentinel in select.select(list(self.procs), [], [], timeout)[0]:
+            _, status = os.waitpid(self.procs.pop(sentinel), 0)
+            os.close(sentinel)
+            self.failed = self.failed or status != 0
+        if self.failed:
+            self.close()
 
     def finish(self, progress: _Progress, stop: Any) -> tuple[int, int]:
         """Wait for the workers. Returns (bad lines, why they stopped early or 0); raises what a worker raised."""
-        from multiprocessing.connection import wait
-
-        alive = {p.sentinel: p for p in self.procs}
-        while alive:
-            for sentinel in wait(list(alive), timeout=0.25):
-                p = alive.pop(sentinel)
-                p.join()
-                if p.exitcode:  # killed (a worker does not fail: it reports what it raised)
-                    self.stop.value = _FAILED
-                    self.close()
-            if stop.set:
-                self.stop.value = self.stop.value or _INTERRUPTED
-            progress.update(self.written.value, self.next[2] if self.source else None)
-        results = [self.results.get() for p in self.procs if p.exitcode == 0]
-        for _, error in results:
-            if error is not None:
-                raise error
-        if len(results) < len(self.procs):
+        while self.procs:
+            self._stopping(stop)
+            if self.procs:
+                self._reap(0.25)
+            progress.update(self.slots[_WRITTEN], self.slots[_NEXT_START] if self.source else None)
+        if self.slots[_ERROR]:
+            start = 8 * len(self.slots)
+            raise pickle.loads(self.mem[start:start + self.slots[_ERROR]])
+        if self.failed:
             raise RuntimeError("a worker process ended unexpectedly")
-        return sum(b for b, _ in results), self.stop.value
+        return sum(self.slots[_BAD:]), self.slots[_STOP]
 
     def close(self) -> None:
-        for p in self.procs:
-            if p.exitcode is None:
-                p.terminate()
-        for p in self.procs:
-            p.join()
+        """Stop the workers still running (an error in the main process, or a worker killed)."""
+        import signal
+
+        for sentinel, pid in list(self.procs.items()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            os.close(sentinel)
+            del self.procs[sentinel]
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """``size`` bytes from a pipe, or fewer at its end."""
+    parts = []
+    while size > 0:
+        part = os.read(fd, min(size, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 class _FileRange:
