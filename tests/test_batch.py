@@ -220,6 +220,51 @@ def test_a_failing_worker_ends_the_run_with_an_error_not_a_hang(tmp_path, monkey
     assert (r.code, r.err) == (70, f"vascular: internal error (please report it): {words}\n")
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc")
+@pytest.mark.parametrize("source", ["pipe", "file"])
+def test_workers_stop_when_the_main_process_is_killed(tmp_path, source):
+    """kill -9 of the main process (or a SIGTERM it does not catch) leaves no worker running on its own."""
+
+    def children(pid):
+        out = []
+        for d in os.listdir("/proc"):
+            try:
+                if d.isdigit() and int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d))
+            except OSError:
+                pass
+        return out
+
+    def running(pid):
+        try:
+            return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(GOOD * 2000000)  # several seconds of work: longer than the workers may outlive the main process
+    feeder = subprocess.Popen(["cat", str(src)], stdout=subprocess.PIPE) if source == "pipe" else None
+    try:
+        p = _run_subprocess(["recommend", "--profiles", "-" if feeder else str(src), "--jobs", "2"],
+                            stdin=feeder.stdout if feeder else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while len(workers := children(p.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(workers) == 2
+        time.sleep(0.5)
+        p.kill()
+        p.wait()
+        deadline = time.monotonic() + 3
+        while any(running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        if feeder:
+            feeder.kill()
+            feeder.wait()
+    assert not any(running(w) for w in workers)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--jobs", "0", "--profiles", "-"], "--jobs: '0' is not a number of processes (1-256)"),
     (["--jobs", "two", "--profiles", "-"], "--jobs: 'two' is not a number of processes (1-256)"),

@@ -258,35 +258,10 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
     buf: list[str] = []
     stop = _StopFlag()
     n_done = 0
-    workers = spool = None
     try:
         if jobs > 1 and not interactive and _can_fork():
-            import gc
-
             args = (BatchEvaluator(engine, options, defaults, with_possible), convert, max_line, what)
-            out.flush()
-            try:
-                fd = out.fileno()
-            except (AttributeError, ValueError, OSError):  # an in-memory stream: the workers write to a file first
-                import tempfile
-
-                spool = tempfile.TemporaryFile()
-                fd = spool.fileno()
-            regular = _regular_file(stream)
-            gc.freeze()  # the workers' collector leaves the knowledge base alone: fewer copied pages after the fork
-            workers = _Workers(jobs, args, fd, regular)
-            gc.unfreeze()
-            n_done = workers.feed(stream, progress, stop) if regular is None else 0
-            bad, why = workers.finish(progress, stop)
-            if regular is not None:
-                n_done = workers.slots[_NEXT_FIRST] - 1
-            if spool is not None:
-                import io
-
-                spool.seek(0)
-                spooled = io.TextIOWrapper(spool, encoding="utf-8")
-                while piece := spooled.read(1 << 20):
-                    out.write(piece)
+            n_done, bad, why = _run_parallel(jobs, args, stream, out, progress, stop)
             if why == _READER_GONE:
                 raise BrokenPipeError
         else:
@@ -307,10 +282,6 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
         quiet_stdout()
         return 0
     finally:
-        if workers is not None:
-            workers.close()
-        if spool is not None:
-            spool.close()
         stop.restore()
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -321,6 +292,44 @@ def run_batch(engine: Any, source: str, options: dict, defaults: dict | None = N
     if bad:
         print(f"vascular: {bad} bad line(s) in {source if source != '-' else '<stdin>'}", file=sys.stderr)
     return 1 if bad else 0
+
+
+def _run_parallel(jobs: int, args: tuple, stream: Any, out: Any, progress: _Progress,
+                  stop: Any) -> tuple[int, int, int]:
+    """--jobs: (lines read, bad lines, why the workers stopped early or 0)."""
+    import gc
+
+    out.flush()
+    spool = workers = None
+    try:
+        try:
+            fd = out.fileno()
+        except (AttributeError, ValueError, OSError):  # an in-memory stream: the workers write to a file first
+            import tempfile
+
+            spool = tempfile.TemporaryFile()
+            fd = spool.fileno()
+        regular = _regular_file(stream)
+        gc.freeze()  # the workers' collector leaves the knowledge base alone: fewer copied pages after the fork
+        try:
+            workers = _Workers(jobs, args, fd, regular)
+        finally:
+            gc.unfreeze()
+        n = workers.feed(stream, progress, stop) if regular is None else 0
+        bad, why = workers.finish(progress, stop)
+        if spool is not None:
+            import io
+
+            spool.seek(0)
+            spooled = io.TextIOWrapper(spool, encoding="utf-8")
+            while piece := spooled.read(1 << 20):
+                out.write(piece)
+        return (n if regular is None else workers.slots[_NEXT_FIRST] - 1), bad, why
+    finally:
+        if workers is not None:
+            workers.close()
+        if spool is not None:
+            spool.close()
 
 
 def _can_fork() -> bool:
@@ -360,23 +369,30 @@ class _Workers:
         self.tasks: Any = None if source else os.pipe()  # pickled tasks, each after its length; length 0: the end
         self.procs: dict[int, int] = {}  # sentinel -> pid
         self.failed = False
-        for i in range(jobs):
-            sentinel, alive = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - in the worker (its coverage is not collected)
-                code = 1
-                try:
-                    os.close(sentinel)
-                    if self.tasks:
-                        os.close(self.tasks[1])  # the main process's end: reading ends if it is gone
-                    code = self._work(_BAD + i)
-                finally:
-                    os._exit(code)
-            os.close(alive)
-            self.procs[sentinel] = pid
+        try:
+            for i in range(jobs):
+                self._fork(_BAD + i)
+        except BaseException:  # no more processes: stop those started
+            self.close()
+            raise
         if self.tasks:
             os.close(self.tasks[0])  # every worker gone: writing a task fails instead of waiting forever
             os.set_blocking(self.tasks[1], False)
+
+    def _fork(self, slot: int) -> None:
+        sentinel, alive = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - in the worker (its coverage is not collected)
+            code = 1
+            try:
+                os.close(sentinel)
+                if self.tasks:
+                    os.close(self.tasks[1])  # the main process's end: reading ends if it is gone
+                code = self._work(slot)
+            finally:
+                os._exit(code)
+        os.close(alive)
+        self.procs[sentinel] = pid
 
     # -- in each worker ----------------------------------------------------------------------------------------
 
