@@ -328,6 +328,7 @@ def _run_parallel(jobs: int, args: tuple, stream: Any, out: Any, progress: _Prog
     finally:
         if workers is not None:
             workers.close()
+            workers.release()
         if spool is not None:
             spool.close()
 
@@ -563,6 +564,13 @@ class _Workers:
             os.waitpid(pid, 0)
             os.close(sentinel)
             del self.procs[sentinel]
+
+    def release(self) -> None:
+        """Close the main process's pipes and mapping (once the workers are gone)."""
+        for fd in (*self.lock, *(self.tasks[1:] if self.tasks else ())):
+            os.close(fd)
+        self.slots.release()
+        self.mem.close()
 
 
 def _read_exactly(fd: int, size: int) -> bytes:
