@@ -127,8 +127,10 @@ def test_sigint_leaves_only_whole_json_lines(tmp_path, jobs):
             time.sleep(0.02)
         p.send_signal(signal.SIGINT)
         err = p.communicate(timeout=60)[1]
+    src.unlink()  # 112 MB: not kept with pytest's last temporary directories
     assert p.returncode == 130 and err.endswith(b"vascular: interrupted\n"), err
     text = out.read_text()
+    out.unlink()
     assert text.endswith("\n") and text.count("\n") < 2000000
     for i, line in enumerate(text.splitlines(), 1):
         assert json.loads(line)["line"] == i
@@ -264,6 +266,7 @@ def test_workers_stop_when_the_main_process_is_killed(tmp_path, source):
         if feeder:
             feeder.kill()
             feeder.wait()
+        src.unlink()  # 112 MB: not kept with pytest's last temporary directories
     assert not any(running(w) for w in workers)
 
 
