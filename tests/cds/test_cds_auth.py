@@ -43,6 +43,10 @@ def get(env, token=None, header=None, path="/cds-services"):
     return httpx.get(env["url"] + path, headers=headers, timeout=30)
 
 
+def accepted(resp) -> None:
+    assert resp.status_code == 200, resp.text  # the rejection's reason when it is not
+
+
 def rejected(resp) -> str:
     assert resp.status_code == 401, resp.text
     assert resp.headers.get("www-authenticate", "").startswith("Bearer")
@@ -54,12 +58,12 @@ def rejected(resp) -> str:
 @pytest.mark.parametrize("alg", ["es384", "rs384", "es256"])
 def test_tokens_signed_with_allowed_asymmetric_algorithms_are_accepted(env, alg):
     key = env[alg]
-    assert get(env, key.token(jku=env["jw"].url)).status_code == 200
-    assert get(env, key.token()).status_code == 200  # no jku header: the issuer's allow-listed JWKS URL
+    accepted(get(env, key.token(jku=env["jw"].url)))
+    accepted(get(env, key.token()))  # no jku header: the issuer's allow-listed JWKS URL
 
 
 def test_local_jwks_file_issuer(env):
-    assert get(env, env["file_key"].token(iss=ISS + "/file")).status_code == 200
+    accepted(get(env, env["file_key"].token(iss=ISS + "/file")))
     # the file issuer's key does not verify for the URL issuer, and vice versa
     assert rejected(get(env, env["file_key"].token())) == "key-unknown"
 
@@ -90,7 +94,7 @@ def test_wrong_audience(env):
     local = env["url"]  # the address the server really listens on is not its public base URL either
     assert rejected(get(env, k.token(aud=local))) == "audience-mismatch"
     # the public base URL joined with the endpoint path is accepted (the specification's aud)
-    assert get(env, k.token(aud=AUD + "/cds-services")).status_code == 200
+    accepted(get(env, k.token(aud=AUD + "/cds-services")))
 
 
 def test_expired_and_not_yet_valid(env):
@@ -102,7 +106,7 @@ def test_expired_and_not_yet_valid(env):
 
 def test_replayed_jti(env):
     token = env["es384"].token(jti="replay-me-" + str(time.time()))
-    assert get(env, token).status_code == 200
+    accepted(get(env, token))
     assert rejected(get(env, token)) == "token-replayed"
     # the same jti in a fresh token is still a replay
     assert rejected(get(env, env["es384"].token(jti=json.loads(
@@ -176,4 +180,4 @@ def test_key_rotation_is_picked_up_from_the_jwks_url(env):
     new = Key("ES384")
     env["jw"].doc = jwks(env["es384"], env["rs384"], env["es256"], new)
     time.sleep(1.2)  # an unknown kid triggers at most one JWKS refetch per jwks_refetch_seconds (1 s here)
-    assert get(env, new.token()).status_code == 200
+    accepted(get(env, new.token()))
