@@ -73,13 +73,13 @@ def test_small_memos_evict_and_stay_correct(monkeypatch):
 
     monkeypatch.setattr(batch, "HEADS", 3)
     ev = BatchEvaluator(ENGINE, {})
-    memos = [m for *_, m in ev.index.groups] + [ev.parser.derived] + list(ev.index.buckets.values())
+    memos = [m for *_, m in ev.index.groups] + [ev.parser.derived] + list(ev.index.buckets.values()) + [
+        memo for _, memo in ev.index.conflict_groups]
     for m in memos:
         m.limit = 3
     ev.raw.limit = 3
     raw_memos = [ev.heads, ev.raw.ceap_memo, ev.raw.ceap_keys, ev.raw.terms, ev.raw.items, ev.raw.derived,
-                 *ev.raw.choice_memo.values(), *ev.raw.tables.values(), *(memo for *_, memo in ev.raw.chunks),
-                 *(memo for _, memo in ev.raw.conflict_groups)]
+                 *ev.raw.choice_memo.values(), *ev.raw.tables.values(), *(memo for *_, memo in ev.raw.chunks)]
     import random
 
     rng = random.Random(11)

@@ -33,6 +33,7 @@ from bisect import bisect_left
 from operator import attrgetter
 from typing import Any
 
+from .batch_matcher import _bits
 from .ceap import CeapError
 from .ceap import parse as ceap_parse
 from .engine import AnyOfCriterion, FactorCriterion, LesionCriterion, _membership
@@ -49,16 +50,6 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 _CEAP, _LESION, _FACTORS, _CHOICE, _NUMBER, _ID = (f"kind {i}" for i in range(6))  # compared by identity
 _KINDS = {"ceap": _CEAP, "lesion": _LESION, "factors": _FACTORS, "choice": _CHOICE, "number": _NUMBER, "id": _ID}
-
-
-def _bits(mask: int) -> list[int]:
-    """The set bits of a mask, lowest first, each as a mask."""
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low)
-        mask ^= low
-    return out
 
 
 class TooComplex(ValueError):
@@ -167,16 +158,6 @@ class AtomMatcher:
         bit_of = {rid: b for b, rid in self.id_at.items()}
         self.compact = [bit_of[rid] for rid in index.ids]  # MatchIndex bit (output rank) -> result bit
         self.rank = {bit: i for i, bit in enumerate(self.compact)}  # and back
-        # conflicts are found in MatchIndex bits (one per recommendation: small ints), per connected group of
-        # conflicting recommendations, each group with a memo: a line's conflicts are the union of the groups'
-        self.partners: dict[int, list] = {}  # bit -> the pairs it opens (each pair filed under its first member)
-        group: dict[int, int] = {}  # bit -> the recommendations it conflicts with, directly or not
-        for low, high, a, b in index.pairs:
-            self.partners.setdefault(low, []).append((high, *sorted((a, b))))
-            joined = group.get(low, low) | group.get(high, high)
-            for member in _bits(joined):
-                group[member] = joined
-        self.conflict_groups: list[tuple[int, dict]] = [(mask, {}) for mask in sorted(set(group.values()))]
 
     # -- tables, filled on first sight of a value --------------------------------------------------------------
 
@@ -456,7 +437,7 @@ class AtomMatcher:
         return [id_at[low.bit_length() - 1] for low in _bits(mask)]
 
     def ids_json(self, mask: int) -> tuple[str, int]:
-        """The ids of a mask as a JSON array, and the mask in MatchIndex bits (for ``conflicts``), built from the
+        """The ids of a mask as a JSON array, and the mask in MatchIndex bits (for MatchIndex.conflicts), built from the
         memoised answers for each chunk's part of it."""
         parts = []
         ranks = 0
@@ -474,23 +455,6 @@ class AtomMatcher:
                 parts.append(hit[0])
                 ranks |= hit[1]
         return "[" + ",".join(parts) + "]", ranks
-
-    def conflicts(self, ranks: int) -> list[list[str]]:
-        """The conflicting pairs that both apply (a mask in MatchIndex bits), sorted; the pairs are the engine's
-        rule (MatchIndex.pairs)."""
-        found: list[list[str]] = []
-        for mask, memo in self.conflict_groups:
-            part = ranks & mask
-            if part.bit_count() > 1:
-                pairs = memo.get(part)
-                if pairs is None:
-                    if len(memo) >= self.limit:
-                        memo.clear()
-                    pairs = memo[part] = [[a, b] for low in _bits(part)
-                                          for high, a, b in self.partners.get(low, ()) if part & high]
-                found += pairs
-        found.sort()
-        return found
 
     def from_compact(self, mask: int) -> int:
         """A MatchIndex mask (the full path's) in this matcher's bits."""

@@ -89,7 +89,7 @@ class BatchEvaluator:
                 self.heads.clear()
             if raw is not None:
                 ids, ranks = raw.ids_json(applies)
-                conflicts = raw.conflicts(ranks)
+                conflicts = ix.conflicts(ranks)
             else:
                 ids, conflicts = _dumps(ix.ids_of(applies)), ix.conflicts(applies)
             head = self.heads[applies] = (f'"status":"ok","covered":{"true" if applies else "false"},'

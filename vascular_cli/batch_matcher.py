@@ -30,6 +30,16 @@ from .fields import CHOICE, NUMERIC, SMALL, plain_number  # declared once, in fi
 MEMO_LIMIT = 4096  # entries per memo generation (memory stays bounded whatever the input size)
 
 
+def _bits(mask: int) -> list[int]:
+    """The set bits of a mask, lowest first, each as a mask."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low)
+        mask ^= low
+    return out
+
+
 class _Memo:
     """A bounded memo with two generations: when the newer one is full, the older is dropped and the newer becomes
     the older. Hot entries survive (a hit in the older generation is copied forward); memory stays bounded."""
@@ -66,13 +76,17 @@ class MatchIndex:
         self.criteria = [criteria for _, criteria in scope]
         self.ids = [r.full_id for r in self.recs]
         self.all = (1 << len(scope)) - 1
-        self.pairs = [(1 << i, 1 << j, self.ids[i], self.ids[j])  # the engine's rule, precomputed per pair
-                      for i, j in engine.conflict_pairs(self.recs)]
-        self.conflict_memo = _Memo()
-        self.partners: dict[int, list] = {}  # bit -> the pairs it opens (each pair filed under its first member)
-        for ma, mb, a, b in self.pairs:
-            self.partners.setdefault(ma, []).append((mb, a, b))
-        self.conflict_bits = sum(self.partners)
+        # conflicting pairs (the engine's rule, precomputed per pair), found per connected group of conflicting
+        # recommendations, each group with its memo: a profile's conflicts are the union of its groups'
+        self.partners: dict[int, list] = {}  # bit -> the pairs it opens (each filed under its first member)
+        group: dict[int, int] = {}  # bit -> the recommendations it conflicts with, directly or not
+        for i, j in engine.conflict_pairs(self.recs):
+            low, high = 1 << i, 1 << j
+            self.partners.setdefault(low, []).append((high, *sorted((self.ids[i], self.ids[j]))))
+            joined = group.get(low, low) | group.get(high, high)
+            for member in _bits(joined):
+                group[member] = joined
+        self.conflict_groups = [(mask, _Memo()) for mask in sorted(set(group.values()))]
         self._vocab = engine.kb.vocabulary
 
     _COMPILED = frozenset({"factor_index", "lesion_index", "ceap_views", "groups", "lesion_views", "ranges",
@@ -171,25 +185,21 @@ class MatchIndex:
         return rank_facts(masks)
 
     def ids_of(self, mask: int) -> list[str]:
-        ids = []
-        while mask:
-            low = mask & -mask
-            ids.append(self.ids[low.bit_length() - 1])
-            mask ^= low
-        return ids
+        return [self.ids[low.bit_length() - 1] for low in _bits(mask)]
 
     def conflicts(self, applies: int) -> list[list[str]]:
-        hit = self.conflict_memo.get(applies)
-        if hit is None:
-            found = []
-            cand = applies & self.conflict_bits
-            while cand:
-                low = cand & -cand
-                found += [sorted((a, b)) for mb, a, b in self.partners[low] if applies & mb]
-                cand ^= low
-            found.sort()
-            hit = self.conflict_memo.put(applies, found)
-        return hit
+        """The conflicting pairs that both apply, sorted."""
+        found: list[list[str]] = []
+        for mask, memo in self.conflict_groups:
+            part = applies & mask
+            if part.bit_count() > 1:
+                pairs = memo.get(part)
+                if pairs is None:
+                    pairs = memo.put(part, [[a, b] for low in _bits(part)
+                                            for high, a, b in self.partners.get(low, ()) if part & high])
+                found += pairs
+        found.sort()
+        return found
 
 
 class FactorIndex:
